@@ -52,7 +52,18 @@ export async function startVersityGw(opts: VersityGwOptions): Promise<VersityGw>
   try {
     child = spawn(
       "versitygw",
-      ["--port", `127.0.0.1:${port}`, "--region", region, "posix", "--sidecar", meta, "--versioning-dir", versions, data],
+      [
+        "--port",
+        `127.0.0.1:${port}`,
+        "--region",
+        region,
+        "posix",
+        "--sidecar",
+        meta,
+        "--versioning-dir",
+        versions,
+        data,
+      ],
       {
         env: { ...process.env, ROOT_ACCESS_KEY: accessKey, ROOT_SECRET_KEY: secretKey },
         stdio: ["ignore", out, out],
@@ -74,7 +85,10 @@ export async function startVersityGw(opts: VersityGwOptions): Promise<VersityGw>
   let exited = false;
   child.once("exit", () => (exited = true));
   try {
-    await Promise.race([waitForPort("127.0.0.1", port, opts.startTimeoutMs ?? 20000, () => !exited), spawnError]);
+    await Promise.race([
+      waitForPort("127.0.0.1", port, opts.startTimeoutMs ?? 20000, () => !exited),
+      spawnError,
+    ]);
   } catch (e) {
     child.kill("SIGKILL");
     const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").slice(-2000) : "";

@@ -108,7 +108,15 @@ fi
 # ---- Packer --------------------------------------------------------------------------------------------
 if needs packer "$PACKER_VERSION" "$BIN/packer"; then
   begin packer "$PACKER_VERSION"
-  GOBIN=$BIN go install -trimpath -ldflags "$LDFLAGS" "github.com/hashicorp/packer@v$PACKER_VERSION"
+  # `go install packer@v` reads the module's version list to check deprecation, and the proxy refuses that list
+  # here (403); a wrapper module with `go get` of the exact version does not need it.
+  w=$SRC/packer && rm -rf "$w" && mkdir -p "$w"
+  (
+    cd "$w"
+    go mod init local/packer-wrapper >/dev/null 2>&1
+    go get "github.com/hashicorp/packer@v$PACKER_VERSION" 2>&1 | grep -v '^go: \(downloading\|added\|warning\)' >&2 || true
+    go build -mod=mod -trimpath -ldflags "$LDFLAGS" -o "$BIN/packer" github.com/hashicorp/packer
+  )
   stamp packer "$PACKER_VERSION"
 fi
 

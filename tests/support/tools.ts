@@ -10,7 +10,8 @@ export class MissingToolError extends Error {
   }
 }
 
-const SETUP_HINT = "Run 'npm run setup' (tools/bootstrap.sh) and run the suite through 'npm test', which puts the toolchain first on PATH.";
+const SETUP_HINT =
+  "Run 'npm run setup' (tools/bootstrap.sh) and run the suite through 'npm test', which puts the toolchain first on PATH.";
 
 const HINTS: Record<string, string> = {
   shellcheck: "Install it with 'apt-get install shellcheck' (tools/bootstrap.sh does this when run as root).",

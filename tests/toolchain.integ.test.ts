@@ -1,0 +1,80 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { requireTool, runOk } from "./support/tools";
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** Pins from tools/versions.env, the one place versions are written. */
+function pins(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of fs.readFileSync(path.join(ROOT, "tools/versions.env"), "utf8").split("\n")) {
+    const m = /^([A-Z0-9_]+)=(\S+)/.exec(line);
+    if (m?.[1] && m[2]) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+describe("toolchain (integ): every tool answers at its pinned version", () => {
+  const pin = pins();
+
+  it("node is the pinned Node.js, first on PATH", async () => {
+    const { stdout } = await runOk("node", ["--version"]);
+    expect(stdout.trim()).to.equal(`v${pin.NODE_VERSION}`);
+    expect(process.version, "the suite itself runs on the pinned node").to.equal(`v${pin.NODE_VERSION}`);
+  });
+
+  it("pulumi CLI matches the @pulumi/pulumi SDK in package.json", async () => {
+    const { stdout } = await runOk("pulumi", ["version"]);
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    expect(stdout.trim()).to.equal(`v${pin.PULUMI_VERSION}`);
+    expect(pkg.dependencies["@pulumi/pulumi"]).to.equal(pin.PULUMI_VERSION);
+  });
+
+  it("the Node.js language host and dynamic-provider host sit beside pulumi", () => {
+    const dir = path.dirname(requireTool("pulumi"));
+    expect(path.dirname(requireTool("pulumi-language-nodejs"))).to.equal(dir);
+    expect(path.dirname(requireTool("pulumi-resource-pulumi-nodejs"))).to.equal(dir);
+  });
+
+  it("packer", async () => {
+    const { stdout } = await runOk("packer", ["version"], { env: { ...process.env, CHECKPOINT_DISABLE: "1" } });
+    expect(stdout).to.match(new RegExp(`^Packer v${pin.PACKER_VERSION.replace(/\./g, "\\.")}\\b`));
+  });
+
+  it("versitygw", async () => {
+    const { stdout } = await runOk("versitygw", ["--version"]);
+    expect(stdout).to.include(`v${pin.VERSITYGW_VERSION}`);
+  });
+
+  it("actionlint", async () => {
+    const { stdout } = await runOk("actionlint", ["--version"]);
+    expect(stdout.split("\n")[0]?.trim()).to.equal(pin.ACTIONLINT_VERSION);
+  });
+
+  it("shellcheck", async () => {
+    const { stdout } = await runOk("shellcheck", ["--version"]);
+    expect(stdout).to.match(/version: \d+\.\d+/);
+  });
+
+  it("the environment forbids downloads", () => {
+    expect(process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION).to.equal("true");
+    expect(process.env.PULUMI_SKIP_UPDATE_CHECK).to.equal("true");
+    expect(process.env.CHECKPOINT_DISABLE).to.equal("1");
+    expect(process.env.PACKER_PLUGIN_PATH).to.be.a("string").and.not.equal("");
+  });
+});
+
+describe("workflows (integ): actionlint", () => {
+  it("every workflow under .github/workflows passes actionlint", async () => {
+    const files = fs
+      .readdirSync(path.join(ROOT, ".github/workflows"))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => path.join(".github/workflows", f));
+    expect(files).to.not.be.empty;
+    const { stdout } = await runOk("actionlint", ["-color=false", ...files], { cwd: ROOT });
+    expect(stdout).to.equal("");
+  });
+});
