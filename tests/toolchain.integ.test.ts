@@ -5,23 +5,22 @@ import { requireTool, runOk } from "./support/tools";
 
 const ROOT = path.resolve(__dirname, "..");
 
-/** Pins from tools/versions.env, the one place versions are written. */
-function pins(): Record<string, string> {
-  const out: Record<string, string> = {};
+/** A pin from tools/versions.env, the one place versions are written. */
+function pinned(name: string): string {
   for (const line of fs.readFileSync(path.join(ROOT, "tools/versions.env"), "utf8").split("\n")) {
     const m = /^([A-Z0-9_]+)=(\S+)/.exec(line);
-    if (m?.[1] && m[2]) out[m[1]] = m[2];
+    if (m?.[1] === name && m[2]) return m[2];
   }
-  return out;
+  throw new Error(`tools/versions.env has no ${name}=<version> line`);
 }
 
 describe("toolchain (integ): every tool answers at its pinned version", () => {
-  const pin = pins();
-
   it("node is the pinned Node.js, first on PATH", async () => {
     const { stdout } = await runOk("node", ["--version"]);
-    expect(stdout.trim()).to.equal(`v${pin.NODE_VERSION}`);
-    expect(process.version, "the suite itself runs on the pinned node").to.equal(`v${pin.NODE_VERSION}`);
+    expect(stdout.trim()).to.equal(`v${pinned("NODE_VERSION")}`);
+    expect(process.version, "the suite itself runs on the pinned node").to.equal(
+      `v${pinned("NODE_VERSION")}`,
+    );
   });
 
   it("pulumi CLI matches the @pulumi/pulumi SDK in package.json", async () => {
@@ -29,8 +28,8 @@ describe("toolchain (integ): every tool answers at its pinned version", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
     };
-    expect(stdout.trim()).to.equal(`v${pin.PULUMI_VERSION}`);
-    expect(pkg.dependencies["@pulumi/pulumi"]).to.equal(pin.PULUMI_VERSION);
+    expect(stdout.trim()).to.equal(`v${pinned("PULUMI_VERSION")}`);
+    expect(pkg.dependencies["@pulumi/pulumi"]).to.equal(pinned("PULUMI_VERSION"));
   });
 
   it("the Node.js language host and dynamic-provider host sit beside pulumi", () => {
@@ -40,18 +39,20 @@ describe("toolchain (integ): every tool answers at its pinned version", () => {
   });
 
   it("packer", async () => {
-    const { stdout } = await runOk("packer", ["version"], { env: { ...process.env, CHECKPOINT_DISABLE: "1" } });
-    expect(stdout).to.match(new RegExp(`^Packer v${pin.PACKER_VERSION.replace(/\./g, "\\.")}\\b`));
+    const { stdout } = await runOk("packer", ["version"], {
+      env: { ...process.env, CHECKPOINT_DISABLE: "1" },
+    });
+    expect(stdout).to.match(new RegExp(`^Packer v${pinned("PACKER_VERSION").replace(/\./g, "\\.")}\\b`));
   });
 
   it("versitygw", async () => {
     const { stdout } = await runOk("versitygw", ["--version"]);
-    expect(stdout).to.include(`v${pin.VERSITYGW_VERSION}`);
+    expect(stdout).to.include(`v${pinned("VERSITYGW_VERSION")}`);
   });
 
   it("actionlint", async () => {
     const { stdout } = await runOk("actionlint", ["--version"]);
-    expect(stdout.split("\n")[0]?.trim()).to.equal(pin.ACTIONLINT_VERSION);
+    expect(stdout.split("\n")[0]?.trim()).to.equal(pinned("ACTIONLINT_VERSION"));
   });
 
   it("shellcheck", async () => {

@@ -15,10 +15,12 @@ tsc --noEmit -p tsconfig.json
 section "lint (eslint)"
 eslint --max-warnings=0 .
 section "format check (prettier)"
-prettier --check . >/dev/null && echo "prettier: all files formatted"
+prettier --check . >/dev/null
+echo "prettier: all files formatted"
 section "shellcheck"
 mapfile -t scripts < <(git ls-files -co --exclude-standard -- '*.sh' '.ci/run' 'packer/**/*.sh')
-shellcheck -x "${scripts[@]}" && echo "shellcheck: ${#scripts[@]} scripts clean"
+shellcheck -x "${scripts[@]}"
+echo "shellcheck: ${#scripts[@]} scripts clean"
 
 section "mocha: unit, integration and end-to-end tiers"
 specs=("$@")
