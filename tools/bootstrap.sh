@@ -114,7 +114,8 @@ if needs packer "$PACKER_VERSION" "$BIN/packer"; then
   (
     cd "$w"
     go mod init local/packer-wrapper >/dev/null 2>&1
-    go get "github.com/hashicorp/packer@v$PACKER_VERSION" 2>&1 | grep -v '^go: \(downloading\|added\|warning\)' >&2 || true
+    # go get lists every retracted dependency as a warning: keep its output for the failure case only.
+    go get "github.com/hashicorp/packer@v$PACKER_VERSION" >get.log 2>&1 || { cat get.log >&2; exit 1; }
     go build -mod=mod -trimpath -ldflags "$LDFLAGS" -o "$BIN/packer" github.com/hashicorp/packer
   )
   stamp packer "$PACKER_VERSION"
