@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parseStackConfig, parseJsonValue } from "./stack-config";
 import { ValidationError } from "./errors";
@@ -84,5 +86,30 @@ describe("stack config", () => {
   it("parses JSON config text and reports unparsable text by property", () => {
     expect(parseJsonValue('{"a":1}', "pool")).to.deep.equal({ a: 1 });
     expect(() => parseJsonValue("{", "pool")).to.throw(ValidationError, /pool: expected a structured/);
+  });
+});
+
+describe("stack config: CA certificates", () => {
+  it("reads a CA certificate from a file and refuses a file that is not PEM", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ca-"));
+    try {
+      fs.writeFileSync(
+        path.join(dir, "ca.pem"),
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+      );
+      fs.writeFileSync(path.join(dir, "junk.pem"), "hello");
+      fs.writeFileSync(path.join(dir, "t.pkr.hcl"), "");
+      const raw = {
+        ...good(),
+        pool: { url: "https://p", username: "root", caCertificateFile: "ca.pem" },
+        templates: [{ name: "t", packerTemplate: "t.pkr.hcl", os: "debian", version: "12" }],
+      };
+      expect(parseStackConfig(raw, dir).pool.caCertificate).to.match(/BEGIN CERTIFICATE/);
+      expect(() =>
+        parseStackConfig({ ...raw, pool: { ...raw.pool, caCertificateFile: "junk.pem" } }, dir),
+      ).to.throw(ValidationError, /pool.caCertificateFile: expected a PEM certificate/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -14,7 +14,8 @@ export interface PoolConfig {
   /** XAPI URL of the pool master, e.g. `https://xcp-master.example.org`. */
   readonly url: string;
   readonly username: string;
-  /** PEM CA certificate that signed the pool's TLS certificate (self-signed pools). */
+  /** PEM CA certificate that signed the pool's TLS certificate (self-signed pools); config may give it inline
+   * (`caCertificate`) or as a file (`caCertificateFile`). */
   readonly caCertificate?: string;
   /** SHA-256 fingerprint (hex, colons optional) the pool's certificate must have. */
   readonly certificateFingerprint?: string;
@@ -122,6 +123,25 @@ export function parseStackConfig(
     }
     return v.replace(/\/+$/, "");
   };
+  /** Inline PEM (`caCertificate`) or a file holding it (`caCertificateFile`, relative to the project root). */
+  const caOf = (o: Raw, prefix: string): string | undefined => {
+    const inline = str(o, "caCertificate", `${prefix}.caCertificate`, false);
+    const file = str(o, "caCertificateFile", `${prefix}.caCertificateFile`, false);
+    if (inline !== undefined && file !== undefined) {
+      fail(`${prefix}.caCertificateFile`, "set either caCertificate or caCertificateFile, not both");
+      return undefined;
+    }
+    if (file === undefined) return pem(inline, `${prefix}.caCertificate`);
+    const full = path.resolve(projectRoot, file);
+    if (!fs.existsSync(full)) {
+      fail(
+        `${prefix}.caCertificateFile`,
+        `"${file}" does not exist (paths are relative to the project root)`,
+      );
+      return undefined;
+    }
+    return pem(fs.readFileSync(full, "utf8"), `${prefix}.caCertificateFile`);
+  };
   const pem = (v: string | undefined, prop: string): string | undefined => {
     if (v !== undefined && !/-----BEGIN CERTIFICATE-----/.test(v)) {
       fail(prop, "expected a PEM certificate (-----BEGIN CERTIFICATE-----), but something else was provided");
@@ -138,7 +158,7 @@ export function parseStackConfig(
     const p = raw.pool;
     const u = url(str(p, "url", "pool.url", true), "pool.url", ["https", "http"]);
     const username = str(p, "username", "pool.username", true);
-    const ca = pem(str(p, "caCertificate", "pool.caCertificate", false), "pool.caCertificate");
+    const ca = caOf(p, "pool");
     let fp = str(p, "certificateFingerprint", "pool.certificateFingerprint", false);
     if (fp !== undefined) {
       const hex = fp.replace(/:/g, "").toLowerCase();
@@ -181,7 +201,7 @@ export function parseStackConfig(
         `expected 3-63 lowercase letters, digits, dots or hyphens, but "${bucket}" was provided`,
       );
     }
-    const ca = pem(str(o, "caCertificate", "s3.caCertificate", false), "s3.caCertificate");
+    const ca = caOf(o, "s3");
     const aws = bool(o, "aws", "s3.aws", false);
     const forcePathStyle = bool(o, "forcePathStyle", "s3.forcePathStyle", endpoint !== undefined);
     const forceDestroy = bool(o, "forceDestroy", "s3.forceDestroy", false);

@@ -1,0 +1,32 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { ValidationError } from "./errors";
+import { parseStackConfig, SECRET_KEYS, type StackConfig } from "./stack-config";
+
+/**
+ * Reads and validates the stack configuration in the program. A ValidationError is reported by Pulumi as a
+ * program error, so `pulumi preview` fails with every wrong property named. Secrets are only checked for
+ * presence here: their values are read by the providers themselves (see providers/dynamic/stack-secrets.ts).
+ */
+export function readStackConfig(config: pulumi.Config, projectRoot: string): StackConfig {
+  const parsed = parseStackConfig(
+    {
+      pool: config.getObject<unknown>("pool"),
+      s3: config.getObject<unknown>("s3"),
+      templates: config.getObject<unknown>("templates"),
+    },
+    projectRoot,
+  );
+  const missing = SECRET_KEYS.filter((k) => k !== "s3AccessKeyId" && k !== "s3SecretAccessKey").filter(
+    (k) => config.get(k) === undefined,
+  );
+  if (missing.length > 0) {
+    throw new ValidationError(
+      "stack configuration",
+      missing.map((k) => ({
+        property: k,
+        reason: `is required: set it with 'pulumi config set --secret ${k}' (the value is read from stdin when omitted)`,
+      })),
+    );
+  }
+  return parsed;
+}
