@@ -1,4 +1,4 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "./errors";
 import { parseStackConfig, SECRET_KEYS, type StackConfig } from "./stack-config";
 
@@ -8,6 +8,17 @@ import { parseStackConfig, SECRET_KEYS, type StackConfig } from "./stack-config"
  * presence here: their values are read by the providers themselves (see providers/dynamic/stack-secrets.ts).
  */
 export function readStackConfig(config: pulumi.Config, projectRoot: string): StackConfig {
+  try {
+    return readOrThrow(config, projectRoot);
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    // RunError ends the program with this message alone, no stack trace: the failures are the message.
+    const lines = e.failures.map((f) => `  ${f.property}: ${f.reason}`).join("\n");
+    throw new pulumi.RunError(`invalid stack configuration (Pulumi.${pulumi.getStack()}.yaml):\n${lines}`);
+  }
+}
+
+function readOrThrow(config: pulumi.Config, projectRoot: string): StackConfig {
   const parsed = parseStackConfig(
     {
       pool: config.getObject<unknown>("pool"),

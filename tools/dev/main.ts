@@ -1,0 +1,155 @@
+// `npm start`: the main job on the embedded default. Starts (or reuses) devpool and versitygw on the ports named
+// in Pulumi.dev.yaml, keeps per-machine secrets in .dev/, and runs `pulumi up` of the dev stack on a local file
+// backend, then prints what is built.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { ensureService } from "./services";
+import { printCatalogue } from "./table";
+
+const ROOT = path.resolve(__dirname, "../..");
+const DEV = process.env.XCPNG_DEV_HOME ?? path.join(ROOT, ".dev");
+const STACK = "dev";
+const NS = "xcpng-templates";
+
+interface Credentials {
+  readonly passphrase: string;
+  readonly poolPassword: string;
+  readonly s3AccessKeyId: string;
+  readonly s3SecretAccessKey: string;
+}
+
+/** Per-machine dev secrets, generated once, readable by the owner only. */
+function credentials(): Credentials {
+  const file = path.join(DEV, "credentials.json");
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as Credentials;
+  const c: Credentials = {
+    passphrase: randomBytes(24).toString("base64url"),
+    poolPassword: randomBytes(18).toString("base64url"),
+    s3AccessKeyId: `dev${randomBytes(8).toString("hex")}`,
+    s3SecretAccessKey: randomBytes(24).toString("base64url"),
+  };
+  fs.mkdirSync(DEV, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, JSON.stringify(c, null, 2), { mode: 0o600 });
+  return c;
+}
+
+type StackFile = { config?: Record<string, unknown>; encryptionsalt?: string; [k: string]: unknown };
+
+function readYaml(file: string): StackFile {
+  return fs.existsSync(file) ? ((yaml.load(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {}) : {};
+}
+
+function portOf(url: unknown, what: string): number {
+  if (typeof url !== "string") throw new Error(`Pulumi.dev.yaml: ${what} must be a URL on 127.0.0.1`);
+  const u = new URL(url);
+  return Number(u.port || (u.protocol === "https:" ? 443 : 80));
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { input?: string; quiet?: boolean } = {},
+) {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env,
+      stdio: ["pipe", "pipe", opts.quiet ? "pipe" : "inherit"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (!opts.quiet) process.stdout.write(d);
+    });
+    child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+    child.stdin?.end(opts.input ?? "");
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}\n${err}`)),
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const creds = credentials();
+  const committed = readYaml(path.join(ROOT, "Pulumi.dev.yaml"));
+  const config = committed.config ?? {};
+  const pool = config[`${NS}:pool`] as { url?: unknown } | undefined;
+  const s3 = config[`${NS}:s3`] as { endpoint?: unknown } | undefined;
+
+  // Services of the embedded default.
+  const runDir = path.join(DEV, "run");
+  const s3Port = portOf(s3?.endpoint, "s3.endpoint");
+  for (const d of ["meta", "versions", "buckets"]) fs.mkdirSync(path.join(DEV, "s3", d), { recursive: true });
+  const vgw = await ensureService({
+    name: "versitygw",
+    port: s3Port,
+    command: "versitygw",
+    args: [
+      "--port",
+      `127.0.0.1:${s3Port}`,
+      "--region",
+      "us-east-1",
+      "posix",
+      "--sidecar",
+      path.join(DEV, "s3", "meta"),
+      "--versioning-dir",
+      path.join(DEV, "s3", "versions"),
+      path.join(DEV, "s3", "buckets"),
+    ],
+    env: { ROOT_ACCESS_KEY: creds.s3AccessKeyId, ROOT_SECRET_KEY: creds.s3SecretAccessKey },
+    runDir,
+  });
+  console.log(`[dev] versitygw on 127.0.0.1:${s3Port}: ${vgw}`);
+  const poolPort = portOf(pool?.url, "pool.url");
+  console.log(`[dev] devpool expected on 127.0.0.1:${poolPort}`);
+
+  // Stack config: the committed file's settings plus this machine's encrypted secrets, in .dev/.
+  const configFile = path.join(DEV, `Pulumi.${STACK}.yaml`);
+  const local = readYaml(configFile);
+  const merged: StackFile = { ...local, config: { ...(local.config ?? {}), ...config } };
+  fs.writeFileSync(configFile, yaml.dump(merged));
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PULUMI_BACKEND_URL: `file://${path.join(DEV, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: creds.passphrase,
+  };
+  fs.mkdirSync(path.join(DEV, "state"), { recursive: true });
+  const stacks = await run("pulumi", ["stack", "ls", "--json", "--non-interactive"], env, { quiet: true });
+  if (!(JSON.parse(stacks) as { name: string }[]).some((s) => s.name === STACK)) {
+    await run("pulumi", ["stack", "init", STACK, "--non-interactive"], env, { quiet: true });
+  }
+  await run("pulumi", ["stack", "select", STACK, "--non-interactive"], env, { quiet: true });
+  // Secrets reach pulumi on stdin, never in argv.
+  for (const key of ["poolPassword", "s3AccessKeyId", "s3SecretAccessKey"] as const) {
+    await run(
+      "pulumi",
+      ["config", "set", "--secret", key, "--config-file", configFile, "--non-interactive"],
+      env,
+      {
+        input: creds[key],
+        quiet: true,
+      },
+    );
+  }
+  await run("pulumi", ["up", "--yes", "--config-file", configFile, "--non-interactive"], env);
+  const outputs = JSON.parse(
+    await run("pulumi", ["stack", "output", "--json", "--config-file", configFile], env, { quiet: true }),
+  ) as Record<string, unknown>;
+  printCatalogue(outputs);
+  console.log(
+    `[dev] done in ${((Date.now() - t0) / 1000).toFixed(1)} s; state in ${path.relative(ROOT, DEV)}/`,
+  );
+}
+
+main().catch((e: unknown) => {
+  console.error(`[dev] ${(e as Error).message}`);
+  process.exit(1);
+});
