@@ -124,7 +124,14 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.join(DEV, "state"), { recursive: true });
   const stacks = await run("pulumi", ["stack", "ls", "--json", "--non-interactive"], env, { quiet: true });
   if (!(JSON.parse(stacks) as { name: string }[]).some((s) => s.name === STACK)) {
-    await run("pulumi", ["stack", "init", STACK, "--non-interactive"], env, { quiet: true });
+    // `stack init` writes an encryption salt into the committed Pulumi.dev.yaml; the salt that matters lives in
+    // .dev/ (config set --config-file creates it there), so the committed file is put back as it was.
+    const committedText = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
+    try {
+      await run("pulumi", ["stack", "init", STACK, "--non-interactive"], env, { quiet: true });
+    } finally {
+      fs.writeFileSync(path.join(ROOT, "Pulumi.dev.yaml"), committedText);
+    }
   }
   await run("pulumi", ["stack", "select", STACK, "--non-interactive"], env, { quiet: true });
   // Secrets reach pulumi on stdin, never in argv.
