@@ -54,7 +54,7 @@ function checkFingerprint(url: URL, expected: string): Promise<void> {
           ),
         );
     });
-    sock.once("error", (e) =>
+    sock.once("error", (e: Error) =>
       reject(new PoolConnectionError(`pool: cannot reach ${url.host}: ${e.message}`, { cause: e })),
     );
   });
