@@ -1,0 +1,235 @@
+import * as pulumi from "@pulumi/pulumi";
+import { defined, isUnknown, providerCodeChanged } from "./dynamic/provider-code";
+import { poolPasswordFrom } from "./dynamic/stack-secrets";
+import { osFromGuestMetrics, osMismatch } from "./os-detect";
+import { withXapi, type PoolTarget } from "./xapi/client";
+import { PoolConnectionError, XapiError } from "./xapi/errors";
+import { buildIdTag, destroyTemplate, findByBuildId, findByUuid, type TemplateFacts } from "./xapi/templates";
+
+/** User-facing arguments. */
+export interface PoolTemplateArgs {
+  readonly pool: pulumi.Input<PoolTarget>;
+  /** Build id the Packer build tagged the template with. A new build id replaces the resource. */
+  readonly buildId: pulumi.Input<string>;
+  readonly declaredOs: pulumi.Input<string>;
+  readonly declaredVersion: pulumi.Input<string>;
+}
+
+export interface PoolTemplateInputs {
+  readonly pool: PoolTarget;
+  readonly buildId: string;
+  readonly declaredOs: string;
+  readonly declaredVersion: string;
+}
+
+export interface PoolTemplateOutputs extends PoolTemplateInputs {
+  readonly uuid: string;
+  readonly nameLabel: string;
+  readonly osDistro: string;
+  readonly osVersion: string;
+  readonly osName: string;
+  readonly diskCount: number;
+  /** Sum of the disks' virtual sizes, which bounds the export's size. */
+  readonly virtualSizeBytes: number;
+  readonly verifiedAt: string;
+}
+
+/** Verifies a template and returns what went wrong, one sentence per problem. */
+export function problemsOf(f: TemplateFacts, declared: { os: string; version: string }): string[] {
+  const out: string[] = [];
+  if (!f.isTemplate) out.push("it is a VM, not a template (is_a_template is false)");
+  if (f.powerState !== "Halted") out.push(`it is ${f.powerState}, expected Halted`);
+  if (f.disks.length === 0) out.push("it has no disk");
+  const mismatch = osMismatch(declared, osFromGuestMetrics(f.osVersion));
+  if (mismatch) out.push(mismatch);
+  return out;
+}
+
+const PREFIX = "pool-template";
+
+/** A template on the pool, found by its build-id tag, verified, and tracked until deleted. */
+export class PoolTemplateProvider implements pulumi.dynamic.ResourceProvider<
+  PoolTemplateInputs,
+  PoolTemplateOutputs
+> {
+  private password: string | undefined;
+
+  configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.password = poolPasswordFrom(req.config);
+    return Promise.resolve();
+  }
+
+  private secret(): string {
+    if (this.password === undefined) {
+      throw new PoolConnectionError(
+        `${PREFIX}: no pool password: set it with 'pulumi config set --secret poolPassword' (read from stdin)`,
+      );
+    }
+    return this.password;
+  }
+
+  check(
+    _olds: PoolTemplateInputs,
+    news: PoolTemplateInputs,
+  ): Promise<pulumi.dynamic.CheckResult<PoolTemplateInputs>> {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    if (
+      !isUnknown(news.buildId) &&
+      (typeof news.buildId !== "string" || !/^[A-Za-z0-9._-]{1,128}$/.test(news.buildId))
+    ) {
+      failures.push({
+        property: "buildId",
+        reason: `expected 1-128 of [A-Za-z0-9._-], got ${JSON.stringify(news.buildId)}`,
+      });
+    }
+    if (
+      !isUnknown(news.pool) &&
+      (typeof news.pool?.url !== "string" || typeof news.pool.username !== "string")
+    ) {
+      failures.push({ property: "pool", reason: "expected {url, username, insecureSkipVerify}" });
+    }
+    return Promise.resolve({ inputs: news, failures });
+  }
+
+  diff(_id: string, olds: PoolTemplateOutputs, news: PoolTemplateInputs): Promise<pulumi.dynamic.DiffResult> {
+    const replaces = olds.buildId !== news.buildId ? ["buildId"] : [];
+    const changed =
+      olds.declaredOs !== news.declaredOs ||
+      olds.declaredVersion !== news.declaredVersion ||
+      JSON.stringify(olds.pool) !== JSON.stringify(news.pool);
+    return Promise.resolve({
+      changes: replaces.length > 0 || changed || providerCodeChanged(olds, news),
+      replaces,
+    });
+  }
+
+  async create(inputs: PoolTemplateInputs): Promise<pulumi.dynamic.CreateResult<PoolTemplateOutputs>> {
+    const facts = await withXapi(inputs.pool, this.secret(), (x) => findByBuildId(x, inputs.buildId));
+    if (!facts) {
+      throw new XapiError(
+        `${PREFIX}: no VM on ${inputs.pool.url} carries the tag ${buildIdTag(inputs.buildId)}: the Packer build ` +
+          `did not leave a template. Check the build log above, then run 'pulumi up' again.`,
+        "TEMPLATE_NOT_FOUND",
+        [inputs.buildId],
+      );
+    }
+    const outs = this.verified(inputs, facts);
+    console.log(
+      `${PREFIX}: ${facts.nameLabel} (${facts.uuid}) verified: ${outs.osName}, ${outs.diskCount} disk(s)`,
+    );
+    return { id: facts.uuid, outs };
+  }
+
+  async read(
+    id: string,
+    props?: PoolTemplateOutputs,
+  ): Promise<pulumi.dynamic.ReadResult<PoolTemplateOutputs>> {
+    if (!props) return {};
+    const facts = await withXapi(props.pool, this.secret(), (x) => findByUuid(x, id));
+    if (!facts || !facts.tags.includes(buildIdTag(props.buildId))) {
+      console.log(`${PREFIX}: template ${id} (build ${props.buildId}) is gone from ${props.pool.url}`);
+      return {};
+    }
+    const os = osFromGuestMetrics(facts.osVersion);
+    const outs: PoolTemplateOutputs = {
+      ...props,
+      nameLabel: facts.nameLabel,
+      diskCount: facts.disks.length,
+      virtualSizeBytes: facts.disks.reduce((a, d) => a + d.virtualSize, 0),
+      osDistro: os?.distro ?? "unknown",
+      osVersion: os?.version ?? "unknown",
+      osName: os?.name ?? "unknown",
+    };
+    const inputs: PoolTemplateInputs = {
+      pool: props.pool,
+      buildId: props.buildId,
+      declaredOs: props.declaredOs,
+      declaredVersion: props.declaredVersion,
+    };
+    return { id, props: outs, inputs: inputs as PoolTemplateOutputs };
+  }
+
+  async update(
+    id: string,
+    olds: PoolTemplateOutputs,
+    news: PoolTemplateInputs,
+  ): Promise<pulumi.dynamic.UpdateResult<PoolTemplateOutputs>> {
+    if (olds.declaredOs === news.declaredOs && olds.declaredVersion === news.declaredVersion) {
+      // Only the provider code or the pool's connection settings changed: keep the facts.
+      return { outs: { ...olds, ...news } };
+    }
+    const facts = await withXapi(news.pool, this.secret(), (x) => findByUuid(x, id));
+    if (!facts)
+      throw new XapiError(
+        `${PREFIX}: template ${id} is gone; run 'pulumi refresh' then 'pulumi up'`,
+        "UUID_INVALID",
+        [id],
+      );
+    return { outs: this.verified(news, facts) };
+  }
+
+  async delete(id: string, props: PoolTemplateOutputs): Promise<void> {
+    await withXapi(props.pool, this.secret(), async (x) => {
+      const facts = await findByUuid(x, id);
+      if (!facts) return;
+      await destroyTemplate(x, facts);
+      console.log(`${PREFIX}: destroyed ${facts.nameLabel} (${id}) and ${facts.disks.length} disk(s)`);
+    });
+  }
+
+  private verified(inputs: PoolTemplateInputs, facts: TemplateFacts): PoolTemplateOutputs {
+    const problems = problemsOf(facts, { os: inputs.declaredOs, version: inputs.declaredVersion });
+    if (problems.length > 0) {
+      // Partial failure: the engine records the template (so destroy can remove it) and fails the update.
+      const err = new XapiError(
+        `${PREFIX}: ${facts.nameLabel} (${facts.uuid}, build ${inputs.buildId}) failed verification: ${problems.join("; ")}`,
+        "TEMPLATE_VERIFICATION_FAILED",
+        problems,
+      );
+      Object.assign(err, { id: facts.uuid });
+      throw err;
+    }
+    const os = osFromGuestMetrics(facts.osVersion);
+    return defined<PoolTemplateOutputs>({
+      ...inputs,
+      uuid: facts.uuid,
+      nameLabel: facts.nameLabel,
+      osDistro: os?.distro ?? "unknown",
+      osVersion: os?.version ?? "unknown",
+      osName: os?.name ?? "unknown",
+      diskCount: facts.disks.length,
+      virtualSizeBytes: facts.disks.reduce((a, d) => a + d.virtualSize, 0),
+      verifiedAt: new Date().toISOString(),
+    });
+  }
+}
+
+export class PoolTemplate extends pulumi.dynamic.Resource {
+  declare readonly uuid: pulumi.Output<string>;
+  declare readonly nameLabel: pulumi.Output<string>;
+  declare readonly osDistro: pulumi.Output<string>;
+  declare readonly osVersion: pulumi.Output<string>;
+  declare readonly osName: pulumi.Output<string>;
+  declare readonly virtualSizeBytes: pulumi.Output<number>;
+
+  constructor(name: string, args: PoolTemplateArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      new PoolTemplateProvider(),
+      name,
+      {
+        uuid: undefined,
+        nameLabel: undefined,
+        osDistro: undefined,
+        osVersion: undefined,
+        osName: undefined,
+        diskCount: undefined,
+        virtualSizeBytes: undefined,
+        verifiedAt: undefined,
+        ...args,
+      },
+      opts,
+      "xcpng",
+      "PoolTemplate",
+    );
+  }
+}
