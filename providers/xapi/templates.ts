@@ -3,7 +3,8 @@ import { XapiError } from "./errors";
 
 /** The tag that ties a template on the pool to the build that produced it (never look templates up by name). */
 export function buildIdTag(buildId: string): string {
-  return `xcpng-templates:build-id=${buildId}`;
+  // The Packer templates tag every build this way (packer/xenserver-iso/source.pkr.hcl vm_tags).
+  return `build-id:${buildId}`;
 }
 
 /** Facts about a template, read through the XAPI. */

@@ -1,0 +1,272 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as readline from "node:readline";
+import * as pulumi from "@pulumi/pulumi";
+import { isUnknown, providerCodeChanged } from "./dynamic/provider-code";
+import { poolPasswordFrom } from "./dynamic/stack-secrets";
+import { withXapi, type PoolTarget } from "./xapi/client";
+import { destroyTemplate, findByBuildId } from "./xapi/templates";
+
+/**
+ * Runs the Packer build entry point (packer/build.sh) for one template.
+ *
+ * This is the project's stand-in for `@pulumi/command`'s `local.Command`, whose provider plugin
+ * (pulumi-resource-command) cannot be built from the Go module proxy this project builds from. It keeps the
+ * same contract (a content hash of everything that shapes the image triggers a rebuild; the build log streams
+ * to `pulumi up`; stdout holds no secret) and adds what local.Command lacks: `read` asks the pool whether the
+ * build's template still exists, so `pulumi refresh` sees a template deleted out of band and `up` rebuilds it.
+ */
+export interface PackerBuildArgs {
+  /** Catalogue name of the template. */
+  readonly templateName: pulumi.Input<string>;
+  readonly packerTemplate: pulumi.Input<string>;
+  readonly varFile?: pulumi.Input<string>;
+  /** Project-relative path → SHA-256 of every file that shapes the image; any change rebuilds. */
+  readonly sources: pulumi.Input<Record<string, string>>;
+  /** Packer and plugin versions; a change rebuilds. */
+  readonly toolVersions: pulumi.Input<string>;
+  readonly pool: pulumi.Input<PoolTarget>;
+  readonly tags?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+export interface PackerBuildInputs {
+  readonly templateName: string;
+  readonly packerTemplate: string;
+  readonly varFile?: string;
+  readonly sources: Record<string, string>;
+  readonly toolVersions: string;
+  readonly pool: PoolTarget;
+  readonly tags?: string[];
+}
+
+export interface PackerBuildOutputs extends PackerBuildInputs {
+  readonly buildId: string;
+  readonly durationSeconds: number;
+  readonly packerVersion: string;
+  readonly builtAt: string;
+}
+
+/** Keys whose change means a new image. */
+const REBUILD_KEYS = ["templateName", "packerTemplate", "varFile", "sources", "toolVersions"] as const;
+
+/** The build's result line (build.sh prints one compact JSON object on stdout). */
+interface BuildResult {
+  readonly template: string;
+  readonly build_id: string;
+  readonly duration_seconds: number;
+  readonly packer_version: string;
+}
+
+/** Replaces every occurrence of each secret in a log line. */
+export function mask(line: string, secrets: readonly string[]): string {
+  let out = line;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join("[secret]");
+  return out;
+}
+
+/** A build id: catalogue name, UTC time and randomness, so two builds never share one. */
+export function newBuildId(templateName: string, now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  return `${templateName}-${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+const PREFIX = "packer-build";
+
+export class PackerBuildError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PackerBuildError";
+  }
+}
+
+export class PackerBuildProvider implements pulumi.dynamic.ResourceProvider<
+  PackerBuildInputs,
+  PackerBuildOutputs
+> {
+  private password: string | undefined;
+
+  configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.password = poolPasswordFrom(req.config);
+    return Promise.resolve();
+  }
+
+  check(
+    _olds: PackerBuildInputs,
+    news: PackerBuildInputs,
+  ): Promise<pulumi.dynamic.CheckResult<PackerBuildInputs>> {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    for (const key of ["packerTemplate", "varFile"] as const) {
+      const v = news[key];
+      if (v === undefined || isUnknown(v)) continue;
+      if (!fs.existsSync(path.resolve(v))) {
+        failures.push({ property: key, reason: `"${v}" does not exist (relative to the project root)` });
+      }
+    }
+    return Promise.resolve({ inputs: news, failures });
+  }
+
+  diff(_id: string, olds: PackerBuildOutputs, news: PackerBuildInputs): Promise<pulumi.dynamic.DiffResult> {
+    const replaces = REBUILD_KEYS.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+    const other =
+      JSON.stringify(olds.pool) !== JSON.stringify(news.pool) ||
+      JSON.stringify(olds.tags) !== JSON.stringify(news.tags);
+    return Promise.resolve({
+      changes: replaces.length > 0 || other || providerCodeChanged(olds, news),
+      replaces,
+    });
+  }
+
+  async create(inputs: PackerBuildInputs): Promise<pulumi.dynamic.CreateResult<PackerBuildOutputs>> {
+    const buildId = newBuildId(inputs.templateName);
+    const result = await this.runBuild(inputs, buildId);
+    return {
+      id: buildId,
+      outs: {
+        ...inputs,
+        buildId,
+        durationSeconds: result.duration_seconds,
+        packerVersion: result.packer_version,
+        builtAt: new Date().toISOString(),
+      },
+    };
+  }
+
+  async read(id: string, props?: PackerBuildOutputs): Promise<pulumi.dynamic.ReadResult<PackerBuildOutputs>> {
+    if (!props) return {};
+    const found = await withXapi(props.pool, this.secret(), (x) => findByBuildId(x, props.buildId));
+    if (!found) {
+      console.log(
+        `${PREFIX}: the template of build ${props.buildId} is gone from the pool: it will be rebuilt`,
+      );
+      return {};
+    }
+    return { id, props };
+  }
+
+  update(
+    _id: string,
+    olds: PackerBuildOutputs,
+    news: PackerBuildInputs,
+  ): Promise<pulumi.dynamic.UpdateResult<PackerBuildOutputs>> {
+    // Rebuild keys replace; what reaches update (pool settings, tags, provider code) keeps the build.
+    return Promise.resolve({ outs: { ...olds, ...news } });
+  }
+
+  async delete(_id: string, props: PackerBuildOutputs): Promise<void> {
+    // Normally the PoolTemplate resource destroys the template; this catches a build whose template was
+    // never adopted (verification never ran), so nothing is left on the pool.
+    await withXapi(props.pool, this.secret(), async (x) => {
+      const facts = await findByBuildId(x, props.buildId);
+      if (facts) await destroyTemplate(x, facts);
+    });
+  }
+
+  private secret(): string {
+    if (this.password === undefined) {
+      throw new PackerBuildError(
+        `${PREFIX}: no pool password: set it with 'pulumi config set --secret poolPassword'`,
+      );
+    }
+    return this.password;
+  }
+
+  private async runBuild(inputs: PackerBuildInputs, buildId: string): Promise<BuildResult> {
+    const password = this.secret();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "xcpng-packer-"));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PKR_VAR_build_id: buildId,
+      PKR_VAR_template_name: inputs.templateName,
+      PKR_VAR_pool_url: inputs.pool.url,
+      PKR_VAR_pool_username: inputs.pool.username,
+      PKR_VAR_pool_password: password,
+      PKR_VAR_tags: JSON.stringify(inputs.tags ?? []),
+    };
+    if (inputs.pool.caCertificate !== undefined) {
+      const ca = path.join(work, "pool-ca.pem");
+      fs.writeFileSync(ca, inputs.pool.caCertificate, { mode: 0o600 });
+      env.PKR_VAR_pool_ca_file = ca;
+    }
+    const args = [
+      path.resolve("packer/build.sh"),
+      inputs.packerTemplate,
+      ...(inputs.varFile ? [inputs.varFile] : []),
+    ];
+    const tag = `[packer ${inputs.templateName}]`;
+    console.log(
+      `${PREFIX}: building ${inputs.templateName} (build ${buildId}) with ${inputs.packerTemplate}`,
+    );
+    try {
+      return await new Promise<BuildResult>((resolve, reject) => {
+        const child = spawn("bash", args, { env, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        const tail: string[] = [];
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        readline.createInterface({ input: child.stderr }).on("line", (line) => {
+          const safe = mask(line, [password]);
+          tail.push(safe);
+          if (tail.length > 30) tail.shift();
+          console.log(`${tag} ${safe}`);
+        });
+        child.on("error", (e) =>
+          reject(new PackerBuildError(`${PREFIX}: could not run packer/build.sh: ${e.message}`)),
+        );
+        child.on("close", (code) => {
+          if (code !== 0) {
+            const failed =
+              [...tail].reverse().find((l) => l.includes("FAILED at step")) ?? `exit status ${code}`;
+            reject(
+              new PackerBuildError(
+                `${PREFIX}: the build of ${inputs.templateName} failed: ${failed}\n--- last lines of the build log ---\n` +
+                  tail.join("\n"),
+              ),
+            );
+            return;
+          }
+          const last = stdout.trim().split("\n").pop() ?? "";
+          try {
+            resolve(JSON.parse(last) as BuildResult);
+          } catch {
+            reject(
+              new PackerBuildError(
+                `${PREFIX}: packer/build.sh printed no JSON result line (got ${JSON.stringify(last.slice(0, 200))})`,
+              ),
+            );
+          }
+        });
+      });
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+}
+
+export class PackerBuild extends pulumi.dynamic.Resource {
+  declare readonly buildId: pulumi.Output<string>;
+  declare readonly durationSeconds: pulumi.Output<number>;
+  declare readonly packerVersion: pulumi.Output<string>;
+  declare readonly builtAt: pulumi.Output<string>;
+
+  constructor(name: string, args: PackerBuildArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      new PackerBuildProvider(),
+      name,
+      {
+        buildId: undefined,
+        durationSeconds: undefined,
+        packerVersion: undefined,
+        builtAt: undefined,
+        ...args,
+      },
+      opts,
+      "xcpng",
+      "PackerBuild",
+    );
+  }
+}
