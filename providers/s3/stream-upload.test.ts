@@ -1,0 +1,38 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { Readable } from "node:stream";
+import { MAX_PARTS, MIN_PART_BYTES, Rechunker, partSizeFor } from "./stream-upload";
+
+describe("part size", () => {
+  it("fits any size up to 5 TiB in under 10,000 parts, in whole MiB, never below the floor (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5 * 1024 ** 4 }), (size) => {
+        const p = partSizeFor(size);
+        expect(p % (1024 * 1024)).to.equal(0);
+        expect(p).to.be.at.least(Math.max(16 * 1024 * 1024, MIN_PART_BYTES));
+        expect(Math.ceil(size / p)).to.be.below(MAX_PARTS);
+      }),
+    );
+  });
+  it("stays at the floor for small templates: 8 GiB → 16 MiB parts", () => {
+    expect(partSizeFor(8 * 1024 ** 3)).to.equal(16 * 1024 * 1024);
+  });
+});
+
+describe("Rechunker", () => {
+  it("re-cuts any sequence of chunks into fixed-size buffers without changing the bytes (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }),
+        fc.integer({ min: 1, max: 64 }),
+        async (chunks, size) => {
+          const out: Buffer[] = [];
+          for await (const c of Readable.from(chunks.map((c) => Buffer.from(c))).pipe(new Rechunker(size)))
+            out.push(c as Buffer);
+          expect(Buffer.concat(out).equals(Buffer.concat(chunks.map((c) => Buffer.from(c))))).to.equal(true);
+          out.slice(0, -1).forEach((c) => expect(c.length).to.equal(size));
+        },
+      ),
+    );
+  });
+});
