@@ -1,11 +1,17 @@
 // The catalogue of golden templates: one artifact bucket, and per template a build on the pool, its
-// verification through the XAPI and its archive in S3. The catalogue itself is stack configuration
-// (Pulumi.<stack>.yaml `templates`), the one source of truth.
+// verification through the XAPI and its archive in S3, then the catalogue index. The catalogue itself is
+// stack configuration (Pulumi.<stack>.yaml `templates`), the one source of truth.
 import * as pulumi from "@pulumi/pulumi";
-import { readStackConfig } from "./providers/config/pulumi-config";
 import { ArtifactBucket } from "./providers/bucket";
+import { CatalogueIndex } from "./providers/catalogue-index";
+import { readStackConfig } from "./providers/config/pulumi-config";
+import { imageToolVersions } from "./providers/config/tool-versions";
+import { collectTemplateSources } from "./providers/source-hash";
+import { GoldenTemplate } from "./providers/template";
 
 const cfg = readStackConfig(new pulumi.Config(), __dirname);
+const toolVersions = imageToolVersions(__dirname);
+const store = { ...cfg.s3 };
 
 const bucket = new ArtifactBucket("artifacts", {
   bucket: cfg.s3.bucket,
@@ -16,6 +22,46 @@ const bucket = new ArtifactBucket("artifacts", {
   ...(cfg.s3.caCertificate !== undefined ? { caCertificate: cfg.s3.caCertificate } : {}),
 });
 
+const templates = cfg.templates.map((t) => ({
+  t,
+  g: new GoldenTemplate(t.name, {
+    template: t,
+    sources: collectTemplateSources(__dirname, t.packerTemplate, t.varFile, toolVersions),
+    toolVersions,
+    pool: cfg.pool,
+    store,
+    bucket,
+  }),
+}));
+
+const index = new CatalogueIndex(
+  "catalogue-index",
+  {
+    store,
+    entries: templates.map(({ t, g }) => ({
+      template: t.name,
+      os: t.os,
+      version: t.version,
+      key: g.artifact.key,
+      manifestKey: g.artifact.manifestKey,
+      sha256: g.artifact.sha256,
+      sizeBytes: g.artifact.sizeBytes,
+      buildId: g.build.buildId,
+      exportedAt: g.artifact.exportedAt,
+    })),
+  },
+  { dependsOn: [bucket, ...templates.map(({ g }) => g.artifact)] },
+);
+
 export const bucketName = bucket.bucket;
-export const bucketFeatures = { versioning: bucket.versioning, encryption: bucket.encryption };
-export const catalogue = cfg.templates.map((t) => ({ name: t.name, os: t.os, version: t.version }));
+export const indexKey = index.key;
+/** What is built: one row per template (the table `npm start` prints). */
+export const built = templates.map(({ t, g }) => ({
+  name: t.name,
+  poolUuid: g.poolTemplate.uuid,
+  osDetected: g.poolTemplate.osName,
+  s3Key: g.artifact.key,
+  sha256: g.artifact.sha256,
+  sizeBytes: g.artifact.sizeBytes,
+  buildTime: g.build.builtAt,
+}));

@@ -47,7 +47,7 @@ export function buildCatalogue(entries: readonly IndexEntry[], now = new Date())
 export interface CatalogueIndexArgs {
   readonly store: pulumi.Input<S3Location & { bucket: string }>;
   /** Complete artifacts only: pass Artifact outputs, so the index is written after every upload finished. */
-  readonly entries: pulumi.Input<pulumi.Input<IndexEntry>[]>;
+  readonly entries: pulumi.Input<{ readonly [K in keyof IndexEntry]: pulumi.Input<IndexEntry[K]> }[]>;
 }
 
 export interface CatalogueIndexInputs {
