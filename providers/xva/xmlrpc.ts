@@ -1,0 +1,288 @@
+/**
+ * The XML-RPC value codec of `ova.xml`.
+ *
+ * xapi writes `ova.xml` with `Xmlrpc.to_string` (ocaml-rpc `xmlrpc.ml`): one `<value>`, no prolog, no whitespace,
+ * strings and 64-bit ints **untyped** (`<value>42</value>`), floats as `<double>` with `%.16g`, booleans as
+ * `<boolean>1|0</boolean>`, datetimes as `<dateTime.iso8601>YYYYMMDDTHH:MM:SSZ</dateTime.iso8601>`, sets as
+ * `<array><data>`, maps and records as `<struct>`. Its encoder escapes `& < > "` and drops control characters
+ * other than TAB, LF and CR.
+ *
+ * Because ints are untyped, a parsed value cannot tell an int from a string: the parser returns strings and the
+ * record layer ({@link ./records}) converts by field type.
+ */
+import { SaxesParser } from "saxes";
+import { XvaFormatError } from "./errors";
+
+/** A float that must be written as `<double>` even when it is integral (e.g. `HVM_shadow_multiplier = 1.0`). */
+export class XmlRpcDouble {
+  constructor(readonly value: number) {}
+}
+
+/** An XML-RPC struct: map or record. Member order is kept, as xapi's records have a fixed field order. */
+export interface XmlRpcStruct {
+  readonly [member: string]: XmlRpcValue;
+}
+
+/**
+ * A decoded or to-be-encoded XML-RPC value.
+ * - `string`: untyped `<value>` (also how xapi writes ints, so parsed ints arrive as strings);
+ * - `number`: an integer is written untyped like xapi's ints, a non-integer as `<double>`;
+ * - {@link XmlRpcDouble}: always `<double>`;
+ * - `Date`: `<dateTime.iso8601>` in xapi's `YYYYMMDDTHH:MM:SSZ` form (second precision).
+ */
+export type XmlRpcValue =
+  string | number | boolean | Date | XmlRpcDouble | readonly XmlRpcValue[] | XmlRpcStruct;
+
+// xmlrpc.ml `encode`: escape the four XML specials, drop C0 controls except TAB, LF, CR.
+// eslint-disable-next-line no-control-regex
+const DROPPED_CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
+function escapeText(s: string): string {
+  return s
+    .replace(DROPPED_CONTROLS, "")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
+}
+
+/** C's `%.16g`, as ocaml-rpc prints doubles. */
+function formatDouble(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  return String(Number(x.toPrecision(16)));
+}
+
+/** xapi's datetime text (`Date.to_rfc3339`, which despite its name prints no dashes): `19700101T00:00:00Z`. */
+export function formatXapiDate(d: Date): string {
+  if (Number.isNaN(d.getTime()))
+    throw new XvaFormatError("BAD_OVA_XML", "cannot encode an invalid Date as a datetime");
+  return d
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/-/g, "");
+}
+
+/** Parses xapi's `YYYYMMDDTHH:MM:SSZ` and the RFC 3339 form with dashes (xapi accepts both on input). */
+export function parseXapiDate(text: string): Date {
+  const m = /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(
+    text.trim(),
+  );
+  if (m === null) {
+    throw new XvaFormatError(
+      "BAD_OVA_XML",
+      `datetime "${text}" is neither xapi's YYYYMMDDTHH:MM:SSZ nor RFC 3339; the ova.xml was not written by xapi`,
+    );
+  }
+  const [, y, mo, d, h, mi, s, zone] = m;
+  let iso = `${y}-${mo}-${d}T${h}:${mi}:${s}`;
+  if (zone === undefined || zone === "Z") iso += "Z";
+  else iso += zone.includes(":") ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  return new Date(iso);
+}
+
+/** Encodes one value exactly as ocaml-rpc's `Xmlrpc.to_string` would: no whitespace, untyped strings and ints. */
+export function encodeXmlRpcValue(v: XmlRpcValue): string {
+  const parts: string[] = [];
+  encodeInto(v, parts);
+  return parts.join("");
+}
+
+function encodeInto(v: XmlRpcValue, out: string[]): void {
+  if (typeof v === "string") {
+    out.push("<value>", escapeText(v), "</value>");
+  } else if (typeof v === "number") {
+    if (Number.isInteger(v)) out.push("<value>", String(v), "</value>");
+    else out.push("<value><double>", formatDouble(v), "</double></value>");
+  } else if (typeof v === "boolean") {
+    out.push("<value><boolean>", v ? "1" : "0", "</boolean></value>");
+  } else if (v instanceof Date) {
+    out.push("<value><dateTime.iso8601>", formatXapiDate(v), "</dateTime.iso8601></value>");
+  } else if (v instanceof XmlRpcDouble) {
+    out.push("<value><double>", formatDouble(v.value), "</double></value>");
+  } else if (Array.isArray(v)) {
+    out.push("<value><array><data>");
+    for (const item of v as readonly XmlRpcValue[]) encodeInto(item, out);
+    out.push("</data></array></value>");
+  } else {
+    out.push("<value><struct>");
+    for (const [name, member] of Object.entries(v as XmlRpcStruct)) {
+      out.push("<member><name>", escapeText(name), "</name>");
+      encodeInto(member, out);
+      out.push("</member>");
+    }
+    out.push("</struct></value>");
+  }
+}
+
+type Frame =
+  | { kind: "value"; text: string; child: XmlRpcValue | undefined }
+  | { kind: "scalar"; tag: string; text: string }
+  | { kind: "struct"; members: [string, XmlRpcValue][] }
+  | { kind: "member"; name: string | undefined; value: XmlRpcValue | undefined }
+  | { kind: "name"; text: string }
+  | { kind: "array"; items: XmlRpcValue[] | undefined }
+  | { kind: "data"; items: XmlRpcValue[] };
+
+const SCALAR_TAGS = new Set(["string", "int", "i4", "i8", "double", "boolean", "dateTime.iso8601"]);
+
+function bad(message: string): XvaFormatError {
+  return new XvaFormatError("BAD_OVA_XML", `ova.xml is not a valid XML-RPC value: ${message}`);
+}
+
+function scalarOf(tag: string, text: string): XmlRpcValue {
+  switch (tag) {
+    case "string":
+      return text;
+    case "int":
+    case "i4":
+    case "i8": {
+      if (!/^\s*[+-]?\d+\s*$/.test(text)) throw bad(`<${tag}> holds "${text}", expected an integer`);
+      return Number(text);
+    }
+    case "double": {
+      const x = Number(text);
+      if (text.trim() === "" || Number.isNaN(x)) throw bad(`<double> holds "${text}", expected a number`);
+      return new XmlRpcDouble(x);
+    }
+    case "boolean": {
+      const t = text.trim();
+      if (t === "1" || t === "true") return true;
+      if (t === "0" || t === "false") return false;
+      throw bad(`<boolean> holds "${text}", expected 1 or 0`);
+    }
+    default:
+      return parseXapiDate(text);
+  }
+}
+
+/**
+ * Parses one XML-RPC `<value>` document (as in `ova.xml`). Accepts both untyped and `<string>` strings, tolerates
+ * whitespace between elements, and rejects anything that is not an XML-RPC value with a {@link XvaFormatError}.
+ */
+export function parseXmlRpcValue(xml: string): XmlRpcValue {
+  const parser = new SaxesParser({ xmlns: false, position: true });
+  const stack: Frame[] = [];
+  let root: XmlRpcValue | undefined;
+  let failure: Error | undefined;
+
+  const deliver = (v: XmlRpcValue): void => {
+    const parent = stack[stack.length - 1];
+    if (parent === undefined) {
+      if (root !== undefined) throw bad("more than one top-level <value>");
+      root = v;
+      return;
+    }
+    switch (parent.kind) {
+      case "member":
+        if (parent.value !== undefined) throw bad("<member> with two values");
+        parent.value = v;
+        return;
+      case "data":
+        parent.items.push(v);
+        return;
+      default:
+        throw bad(`a value inside <${parent.kind}>`);
+    }
+  };
+  const setChild = (v: XmlRpcValue): void => {
+    const parent = stack[stack.length - 1];
+    if (parent?.kind !== "value" || parent.child !== undefined)
+      throw bad("a typed element outside a <value>");
+    parent.child = v;
+  };
+
+  parser.on("opentag", (tag) => {
+    const parent = stack[stack.length - 1];
+    const name = tag.name;
+    if (name === "value") {
+      if (parent !== undefined && parent.kind !== "member" && parent.kind !== "data") {
+        throw bad(`<value> inside <${parent.kind}>`);
+      }
+      stack.push({ kind: "value", text: "", child: undefined });
+    } else if (SCALAR_TAGS.has(name)) {
+      if (parent?.kind !== "value") throw bad(`<${name}> outside a <value>`);
+      stack.push({ kind: "scalar", tag: name, text: "" });
+    } else if (name === "struct") {
+      if (parent?.kind !== "value") throw bad("<struct> outside a <value>");
+      stack.push({ kind: "struct", members: [] });
+    } else if (name === "member") {
+      if (parent?.kind !== "struct") throw bad("<member> outside a <struct>");
+      stack.push({ kind: "member", name: undefined, value: undefined });
+    } else if (name === "name") {
+      if (parent?.kind !== "member") throw bad("<name> outside a <member>");
+      stack.push({ kind: "name", text: "" });
+    } else if (name === "array") {
+      if (parent?.kind !== "value") throw bad("<array> outside a <value>");
+      stack.push({ kind: "array", items: undefined });
+    } else if (name === "data") {
+      if (parent?.kind !== "array") throw bad("<data> outside an <array>");
+      stack.push({ kind: "data", items: [] });
+    } else {
+      throw bad(`unexpected element <${name}>`);
+    }
+  });
+
+  parser.on("text", (text) => {
+    const top = stack[stack.length - 1];
+    if (top === undefined) {
+      if (text.trim() !== "") throw bad("text outside the top-level <value>");
+      return;
+    }
+    if (top.kind === "value" || top.kind === "scalar" || top.kind === "name") top.text += text;
+    else if (text.trim() !== "") throw bad(`text "${text.slice(0, 40)}" inside <${top.kind}>`);
+  });
+
+  parser.on("closetag", () => {
+    const top = stack.pop();
+    if (top === undefined) throw bad("unbalanced closing tag");
+    switch (top.kind) {
+      case "value":
+        if (top.child !== undefined) {
+          if (top.text.trim() !== "") throw bad("a <value> with both text and a typed element");
+          deliver(top.child);
+        } else {
+          deliver(top.text);
+        }
+        return;
+      case "scalar":
+        setChild(scalarOf(top.tag, top.text));
+        return;
+      case "struct":
+        setChild(Object.fromEntries<XmlRpcValue>(top.members));
+        return;
+      case "member": {
+        const parent = stack[stack.length - 1];
+        if (top.name === undefined || top.value === undefined)
+          throw bad("a <member> without <name> or <value>");
+        if (parent?.kind === "struct") parent.members.push([top.name, top.value]);
+        return;
+      }
+      case "name": {
+        const parent = stack[stack.length - 1];
+        if (parent?.kind === "member") parent.name = top.text;
+        return;
+      }
+      case "data": {
+        const parent = stack[stack.length - 1];
+        if (parent?.kind === "array") parent.items = top.items;
+        return;
+      }
+      case "array":
+        setChild(top.items ?? []);
+        return;
+    }
+  });
+
+  parser.on("error", (err) => {
+    failure ??= err;
+  });
+
+  try {
+    parser.write(xml).close();
+  } catch (err) {
+    if (err instanceof XvaFormatError) throw err;
+    throw bad(err instanceof Error ? err.message : String(err));
+  }
+  if (failure !== undefined) throw bad(failure.message);
+  if (root === undefined) throw bad("no <value> element");
+  return root;
+}
