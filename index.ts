@@ -2,6 +2,7 @@
 // verification through the XAPI and its archive in S3, then the catalogue index. The catalogue itself is
 // stack configuration (Pulumi.<stack>.yaml `templates`), the one source of truth.
 import * as pulumi from "@pulumi/pulumi";
+import { CiAccess } from "./providers/aws-ci-access";
 import { ArtifactBucket } from "./providers/bucket";
 import { CatalogueIndex } from "./providers/catalogue-index";
 import { readStackConfig } from "./providers/config/pulumi-config";
@@ -53,7 +54,11 @@ const index = new CatalogueIndex(
   { dependsOn: [bucket, ...templates.map(({ g }) => g.artifact)] },
 );
 
+// AWS-only extra: a least-privilege IAM user for the CI runner (its plugin is needed only on such stacks).
+const ciAccess = cfg.s3.aws ? new CiAccess("ci", { bucket: bucket.bucket }) : undefined;
+
 export const bucketName = bucket.bucket;
+export const ciUser = ciAccess?.user.name;
 export const indexKey = index.key;
 /** What is built: one row per template (the table `npm start` prints). */
 export const built = templates.map(({ t, g }) => ({

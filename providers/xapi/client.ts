@@ -1,3 +1,6 @@
+// ts-node (the Pulumi runtime) loads only files reachable from imports; the ambient xen-api types must be named.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="./xen-api.d.ts" />
 import * as tls from "node:tls";
 import type { Readable } from "node:stream";
 import type { Xapi } from "xen-api";
