@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-import { Transform } from "node:stream";
 import * as pulumi from "@pulumi/pulumi";
 import * as m from "@aws-sdk/client-s3";
 import { providerCodeChanged } from "./dynamic/provider-code";
@@ -9,7 +7,8 @@ import { S3StoreError, isNotFound, s3ErrorCode } from "./s3/errors";
 import { partSizeFor, streamToS3 } from "./s3/stream-upload";
 import { withXapi, type PoolTarget } from "./xapi/client";
 import { PoolConnectionError, XapiError } from "./xapi/errors";
-import { createXvaVerifier, type XvaVerification } from "./xva-verifier";
+import { osFromGuestMetrics } from "./os-detect";
+import { createXvaVerifier, objectsOfClass, type XvaVerification } from "./xva";
 
 /** Build facts recorded in the manifest. */
 export interface ArtifactFacts {
@@ -90,6 +89,15 @@ export function artifactKeys(
 
 const PREFIX = "artifact";
 
+/** The OS the archive's own VM_guest_metrics report, as "distro version" (like the pool's). */
+export function xvaOsOf(v: XvaVerification): string {
+  for (const gm of objectsOfClass(v.header, "VM_guest_metrics")) {
+    const os = osFromGuestMetrics(gm.snapshot.os_version);
+    if (os) return `${os.distro} ${os.version}`;
+  }
+  return v.osName ?? "unknown";
+}
+
 /** An XVA export of a pool template, streamed into S3 and verified on the way, with its manifest. */
 export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<ArtifactInputs, ArtifactOutputs> {
   private password: string | undefined;
@@ -131,7 +139,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
     const s3 = createS3Client(inputs.store, this.credentials);
     const where = `s3://${inputs.store.bucket}/${key}`;
     try {
-      const { upload, verification, sha256 } = await withXapi(inputs.pool, this.password, async (x) => {
+      const { upload, verification } = await withXapi(inputs.pool, this.password, async (x) => {
         const res = await x.getResource("/export", { uuid: inputs.templateUuid, use_compression: "false" });
         if (res.statusCode !== 200) {
           res.body.resume();
@@ -140,17 +148,10 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
             "EXPORT_FAILED",
           );
         }
-        const hash = createHash("sha256");
-        const hasher = new Transform({
-          transform(chunk: Buffer, _e, cb) {
-            hash.update(chunk);
-            cb(null, chunk);
-          },
-        });
         const verifier = createXvaVerifier();
         let lastLog = 0;
         const total = inputs.virtualSizeBytes;
-        const upload = await streamToS3(res.body, [verifier, hasher], {
+        const upload = await streamToS3(res.body, [verifier], {
           client: s3,
           bucket: inputs.store.bucket,
           key,
@@ -165,8 +166,9 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
             );
           },
         });
-        return { upload, verification: await verifier.verification, sha256: hash.digest("hex") };
+        return { upload, verification: await verifier.verification };
       });
+      const sha256 = verification.sha256;
       const outs = this.outputs(inputs, {
         key,
         manifestKey,
@@ -270,7 +272,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
       sizeBytes: r.bytes,
       etag: r.etag,
       exportedAt: new Date().toISOString(),
-      xvaOs: r.verification.osName ?? "unknown",
+      xvaOs: xvaOsOf(r.verification),
       chunksVerified: r.verification.chunks,
     };
   }

@@ -61,7 +61,7 @@ export class GoldenTemplate extends pulumi.ComponentResource {
           toolVersions: args.toolVersions,
           packerVersion: this.build.packerVersion,
           buildDurationSeconds: this.build.durationSeconds,
-          poolOs: this.poolTemplate.osName,
+          poolOs: pulumi.interpolate`${this.poolTemplate.osDistro} ${this.poolTemplate.osVersion}`,
         },
       },
       { parent: this, dependsOn: [args.bucket] },
