@@ -304,6 +304,8 @@ describe("hardening and cleanup scripts in a Debian 12 debootstrap chroot (slow)
   it("cloud-init looks for Xen Orchestra's data sources and owns the network", () => {
     const ds = fs.readFileSync(path.join(root, "etc/cloud/cloud.cfg.d/90-xcpng-datasources.cfg"), "utf8");
     expect(ds).to.match(/datasource_list: \[ NoCloud, ConfigDrive, None \]/);
+    const identify = fs.readFileSync(path.join(root, "etc/cloud/ds-identify.cfg"), "utf8");
+    expect(identify, "a clone without a config drive still runs cloud-init").to.match(/notfound=enabled/);
     const ifaces = fs.readFileSync(path.join(root, "etc/network/interfaces"), "utf8");
     expect(ifaces).to.include("source /etc/network/interfaces.d/*");
     expect(ifaces).to.not.match(/^iface (eth|en)/m);

@@ -188,11 +188,17 @@ enable_guest_agent_units() {
 }
 
 # cloud-init data sources for XCP-ng clones: NoCloud (Xen Orchestra's cloud-config drive, label "cidata"),
-# ConfigDrive (OpenStack-style "config-2"), and None so that a clone without a drive still boots with DHCP.
+# ConfigDrive (OpenStack-style "config-2"), and None so that a clone without a drive still boots with DHCP on
+# its first NIC. ds-identify's default policy disables cloud-init when no data source is found
+# (notfound=disabled), which would leave such a clone without network: enable it instead.
 configure_cloud_init() {
   [ -d /etc/cloud ] || return 0
   write_file /etc/cloud/cloud.cfg.d/90-xcpng-datasources.cfg 0644 <<'CFG'
 # Written by xcpng-templates: data sources an XCP-ng clone may carry.
 datasource_list: [ NoCloud, ConfigDrive, None ]
+CFG
+  write_file /etc/cloud/ds-identify.cfg 0644 <<'CFG'
+# Written by xcpng-templates: run cloud-init (data source None, DHCP fallback) even without a config drive.
+policy: search,found=all,maybe=all,notfound=enabled
 CFG
 }

@@ -36,8 +36,10 @@ if ! mirrors=$("$here/apt-mirror.sh" 2>&1); then
   need "a Debian mirror in the apt configuration: $mirrors"
 fi
 if [ "$pack" = 1 ]; then
-  have tsx || need "tsx (the TypeScript runner of the project's devDependencies): run 'npm ci' in the repository and put node_modules/.bin on PATH (tools/with-env.sh does both)"
-  [ -f "$here/pack-and-import.ts" ] || need "the XVA packing step packer/local/pack-and-import.ts, which needs the providers/xva library; build with -var pack_and_import=false to stop at the disk image"
+  [ -x "$here/../../node_modules/.bin/tsx" ] || have tsx || need "tsx (the TypeScript runner of the project's devDependencies): run 'npm ci' in the repository"
+  for v in PKR_VAR_pool_url PKR_VAR_pool_username PKR_VAR_pool_password; do
+    [ -n "${!v:-}" ] || need "$v in the environment: the pool (devpool) to import the template into; or build with -var pack_and_import=false to stop at the disk image"
+  done
 fi
 
 if [ ${#problems[@]} -gt 0 ]; then

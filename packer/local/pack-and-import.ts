@@ -1,0 +1,303 @@
+/**
+ * Last step of the local build (packer/local/build-local.sh): packs the disk image as an XVA holding one halted
+ * HVM template, with guest metrics that report the OS installed in the rootfs, and imports it into the pool
+ * (devpool for the embedded default) through `PUT /import`, as xapi's own export would be imported.
+ *
+ *   tsx packer/local/pack-and-import.ts --disk <raw image> --os-release <rootfs>/etc/os-release \
+ *     --template-name <name> --build-id <id> [--tags a,b] [--memory-mib 1024] [--vcpus 1]
+ *
+ * The pool comes from the environment only (PKR_VAR_pool_url, PKR_VAR_pool_username, PKR_VAR_pool_password,
+ * PKR_VAR_pool_ca_file), as for packer/build.sh. The template is named `<name>-<build id>` and tagged like the
+ * pool build's (`xcpng-templates`, `template:<name>`, `build-id:<id>`), so the providers find it the same way.
+ * Idempotent: when a template with this build id is already on the pool, nothing is imported again.
+ * Prints one line on stderr: the template's uuid and reported OS.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { osFromGuestMetrics } from "../../providers/os-detect";
+import { type PoolTarget, withXapi } from "../../providers/xapi/client";
+import { buildIdTag, findByBuildId, type TemplateFacts } from "../../providers/xapi/templates";
+import {
+  buildXvaExport,
+  createXvaWriter,
+  fileDiskSource,
+  mapRecordLookup,
+  planDiskChunks,
+  serializeOvaXml,
+  xvaTarLength,
+} from "../../providers/xva";
+import { guestOsVersion, parseOsRelease } from "./guest-os";
+
+/** A failure of the pack-and-import step: what failed, and what to do. */
+export class PackImportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PackImportError";
+  }
+}
+
+const PREFIX = "pack-and-import";
+const MIB = 1024 * 1024;
+
+interface Options {
+  readonly disk: string;
+  readonly osRelease: string;
+  readonly templateName: string;
+  readonly buildId: string;
+  readonly tags: readonly string[];
+  readonly memoryMib: number;
+  readonly vcpus: number;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      disk: { type: "string" },
+      "os-release": { type: "string" },
+      "template-name": { type: "string" },
+      "build-id": { type: "string" },
+      tags: { type: "string", default: "" },
+      "memory-mib": { type: "string", default: "1024" },
+      vcpus: { type: "string", default: "1" },
+    },
+    strict: true,
+  });
+  const need = (k: "disk" | "os-release" | "template-name" | "build-id"): string => {
+    const v = values[k];
+    if (typeof v !== "string" || v === "") throw new PackImportError(`${PREFIX}: --${k} is required`);
+    return v;
+  };
+  const int = (k: "memory-mib" | "vcpus", min: number): number => {
+    const n = Number(values[k]);
+    if (!Number.isInteger(n) || n < min) {
+      throw new PackImportError(
+        `${PREFIX}: --${k} must be an integer >= ${min}, but "${values[k]}" was given`,
+      );
+    }
+    return n;
+  };
+  const buildId = need("build-id");
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(buildId)) {
+    throw new PackImportError(
+      `${PREFIX}: --build-id must be 1-64 letters, digits, '.', '_' or '-', but "${buildId}" was given`,
+    );
+  }
+  return {
+    disk: need("disk"),
+    osRelease: need("os-release"),
+    templateName: need("template-name"),
+    buildId,
+    tags: (values.tags ?? "")
+      .split(",")
+      .map((t) => t.trim())
+      .filter((t) => t !== ""),
+    memoryMib: int("memory-mib", 256),
+    vcpus: int("vcpus", 1),
+  };
+}
+
+/** The pool from PKR_VAR_pool_* (the same variables packer/build.sh passes to Packer). */
+function poolFromEnv(env: NodeJS.ProcessEnv): { target: PoolTarget; password: string } {
+  const url = env.PKR_VAR_pool_url;
+  const username = env.PKR_VAR_pool_username;
+  const password = env.PKR_VAR_pool_password;
+  const missing = [
+    ["PKR_VAR_pool_url", url],
+    ["PKR_VAR_pool_username", username],
+    ["PKR_VAR_pool_password", password],
+  ]
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
+  if (missing.length > 0 || !url || !username || !password) {
+    throw new PackImportError(
+      `${PREFIX}: no pool to import into: set ${missing.join(", ")} in the environment (npm start does for devpool)`,
+    );
+  }
+  const caFile = env.PKR_VAR_pool_ca_file;
+  let caCertificate: string | undefined;
+  if (caFile) {
+    try {
+      caCertificate = fs.readFileSync(caFile, "utf8");
+    } catch (e) {
+      throw new PackImportError(
+        `${PREFIX}: cannot read PKR_VAR_pool_ca_file ${caFile}: ${(e as Error).message}`,
+      );
+    }
+  }
+  return {
+    target: {
+      url,
+      username,
+      insecureSkipVerify: false,
+      ...(caCertificate !== undefined ? { caCertificate } : {}),
+    },
+    password,
+  };
+}
+
+/** Kernel release of the rootfs (/boot/vmlinuz-<release>), for the guest metrics' uname. */
+function kernelRelease(rootEtc: string): string | undefined {
+  const boot = path.join(rootEtc, "..", "boot");
+  const k = fs.existsSync(boot)
+    ? fs
+        .readdirSync(boot)
+        .filter((f) => f.startsWith("vmlinuz-"))
+        .sort()
+    : [];
+  const last = k[k.length - 1];
+  return last?.slice("vmlinuz-".length);
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const { target, password } = poolFromEnv(process.env);
+
+  const osRelease = parseOsRelease(fs.readFileSync(o.osRelease, "utf8"));
+  const etc = path.dirname(o.osRelease);
+  const debianVersionFile = path.join(etc, "debian_version");
+  const debianVersion = fs.existsSync(debianVersionFile)
+    ? fs.readFileSync(debianVersionFile, "utf8")
+    : undefined;
+  const kernel = kernelRelease(etc);
+  const osVersion = guestOsVersion(osRelease, {
+    ...(debianVersion !== undefined ? { debianVersion } : {}),
+    ...(kernel !== undefined ? { kernelRelease: kernel } : {}),
+  });
+  const name = `${o.templateName}-${o.buildId}`;
+  const tags = ["xcpng-templates", `template:${o.templateName}`, buildIdTag(o.buildId), ...o.tags];
+
+  const existing = await withXapi(target, password, (x) => findByBuildId(x, o.buildId));
+  if (existing) {
+    report(existing, "already on the pool, not imported again");
+    return;
+  }
+
+  const source = await fileDiskSource(o.disk);
+  const vm = "OpaqueRef:vm";
+  const exp = buildXvaExport({
+    vm,
+    records: mapRecordLookup({
+      VM: {
+        [vm]: {
+          name_label: name,
+          name_description: `${osVersion.name} built locally by xcpng-templates, build ${o.buildId}`,
+          is_a_template: true,
+          power_state: "Halted",
+          tags,
+          other_config: {
+            "xcpng-templates-template": o.templateName,
+            "xcpng-templates-build-id": o.buildId,
+            "xcpng-templates-os": `${osVersion.distro} ${osVersion.major}`,
+          },
+          memory_static_max: o.memoryMib * MIB,
+          memory_dynamic_max: o.memoryMib * MIB,
+          memory_dynamic_min: o.memoryMib * MIB,
+          memory_static_min: Math.min(256, o.memoryMib) * MIB,
+          VCPUs_max: o.vcpus,
+          VCPUs_at_startup: o.vcpus,
+          HVM_boot_policy: "BIOS order",
+          HVM_boot_params: { order: "cdn", firmware: "bios" },
+          platform: {
+            acpi: "1",
+            apic: "true",
+            pae: "true",
+            nx: "true",
+            viridian: "false",
+            "device-model": "qemu-upstream-compat",
+          },
+          domain_type: "hvm",
+          VBDs: ["OpaqueRef:vbd0"],
+          VIFs: [],
+          guest_metrics: "OpaqueRef:gm",
+        },
+      },
+      VBD: {
+        "OpaqueRef:vbd0": {
+          VM: vm,
+          VDI: "OpaqueRef:vdi0",
+          userdevice: "0",
+          bootable: true,
+          type: "Disk",
+          mode: "RW",
+        },
+      },
+      VDI: {
+        "OpaqueRef:vdi0": {
+          name_label: `${name}-root`,
+          name_description: `root disk of ${name}`,
+          SR: "OpaqueRef:sr",
+          virtual_size: source.virtualSize,
+          type: "system",
+          VBDs: ["OpaqueRef:vbd0"],
+        },
+      },
+      SR: { "OpaqueRef:sr": { name_label: "local build", VDIs: ["OpaqueRef:vdi0"] } },
+      VM_guest_metrics: {
+        "OpaqueRef:gm": { os_version: osVersion, PV_drivers_detected: false },
+      },
+    }),
+    diskSource: () => source,
+  });
+
+  // An exact Content-Length: xapi's /import refuses chunked transfer encoding, and with a known length the
+  // import task's result (the new VM refs) comes back to the client.
+  const plans = [];
+  for (const d of exp.disks.values()) plans.push(await planDiskChunks(d));
+  const length = xvaTarLength(Buffer.byteLength(serializeOvaXml(exp.ova), "utf8"), plans);
+  const body = Object.assign(createXvaWriter({ ova: exp.ova, disks: exp.disks, mtime: new Date(0) }), {
+    length,
+  });
+
+  // withXapi has trusted the CA for this process (above); xen-api's putResource creates and follows the task.
+  const { Xapi } = (await import("xen-api")) as typeof import("xen-api");
+  // Events watched for tasks only: putResource follows the import task to get its result (the new VM refs).
+  const xapi = new Xapi({
+    url: target.url,
+    auth: { user: target.username, password },
+    watchEvents: ["task"],
+  });
+  try {
+    await xapi.connect();
+    await xapi.putResource(body, "/import/");
+  } catch (e) {
+    throw new PackImportError(
+      `${PREFIX}: import of ${name} into ${target.url} failed: ${(e as Error).message}`,
+    );
+  } finally {
+    await xapi.disconnect().catch(() => undefined);
+  }
+
+  const facts = await withXapi(target, password, (x) => findByBuildId(x, o.buildId));
+  if (!facts || !facts.isTemplate) {
+    throw new PackImportError(
+      `${PREFIX}: the import of ${name} finished but no template tagged ${buildIdTag(o.buildId)} is on ${target.url}`,
+    );
+  }
+  const reported = osFromGuestMetrics(facts.osVersion);
+  if (
+    !reported ||
+    reported.distro !== osVersion.distro ||
+    reported.version.split(".")[0] !== osVersion.major
+  ) {
+    throw new PackImportError(
+      `${PREFIX}: template ${facts.uuid} reports ${JSON.stringify(facts.osVersion ?? {})}, but the rootfs is ${osVersion.name}`,
+    );
+  }
+  report(facts, `imported (${(length / MIB).toFixed(0)} MiB XVA)`);
+}
+
+function report(facts: TemplateFacts, what: string): void {
+  const os = osFromGuestMetrics(facts.osVersion);
+  process.stderr.write(
+    `${PREFIX}: template ${facts.nameLabel} (uuid ${facts.uuid}) ${what}; guest metrics: ${os ? `${os.distro} ${os.version}` : "none"}\n`,
+  );
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
