@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as m from "@aws-sdk/client-s3";
+import { shimProvider } from "./dynamic/shim";
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { providerCodeChanged } from "./dynamic/provider-code";
 import { poolPasswordFrom, s3CredentialsFrom } from "./dynamic/stack-secrets";
 import { createS3Client, type S3Credentials, type S3Location } from "./s3/client";
@@ -186,7 +187,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
     } catch (e) {
       // Nothing half-published: the multipart upload was aborted by streamToS3; remove a manifest if written.
       await s3
-        .send(new m.DeleteObjectCommand({ Bucket: inputs.store.bucket, Key: manifestKey }))
+        .send(new DeleteObjectCommand({ Bucket: inputs.store.bucket, Key: manifestKey }))
         .catch(() => undefined);
       throw e instanceof Error && /^artifact: |^upload to /.test(e.message)
         ? e
@@ -204,14 +205,14 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
     if (!props) return {};
     const s3 = createS3Client(props.store, this.credentials);
     try {
-      const head = await s3.send(new m.HeadObjectCommand({ Bucket: props.store.bucket, Key: props.key }));
+      const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.key }));
       if (head.ContentLength !== props.sizeBytes || (props.etag && head.ETag !== props.etag)) {
         console.log(
           `${PREFIX}: s3://${props.store.bucket}/${props.key} was altered (size or ETag differs): it will be exported again`,
         );
         return {};
       }
-      await s3.send(new m.HeadObjectCommand({ Bucket: props.store.bucket, Key: props.manifestKey }));
+      await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.manifestKey }));
       return { id, props };
     } catch (e) {
       if (isNotFound(e)) {
@@ -242,7 +243,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
     const s3 = createS3Client(props.store, this.credentials);
     try {
       for (const Key of [props.manifestKey, props.key]) {
-        await s3.send(new m.DeleteObjectCommand({ Bucket: props.store.bucket, Key })).catch((e: unknown) => {
+        await s3.send(new DeleteObjectCommand({ Bucket: props.store.bucket, Key })).catch((e: unknown) => {
           if (!isNotFound(e)) throw e;
         });
       }
@@ -278,7 +279,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
   }
 
   private async writeManifest(
-    s3: m.S3Client,
+    s3: S3Client,
     inputs: ArtifactInputs,
     outs: ArtifactOutputs,
     timestamp: string,
@@ -298,7 +299,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
       templateUuid: inputs.templateUuid,
     };
     await s3.send(
-      new m.PutObjectCommand({
+      new PutObjectCommand({
         Bucket: inputs.store.bucket,
         Key: outs.manifestKey,
         Body: JSON.stringify(manifest, null, 2),
@@ -318,7 +319,7 @@ export class Artifact extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ArtifactArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      new ArtifactProvider(),
+      shimProvider<ArtifactInputs, ArtifactOutputs>("providers/artifact", "ArtifactProvider"),
       name,
       {
         key: undefined,

@@ -12,7 +12,10 @@ describe("bucket provider (integ, versitygw)", () => {
   let raw: S3Client;
   const provider = () => {
     const p = new BucketProvider();
-    const cfg: Record<string, string> = { s3AccessKeyId: gw.accessKey, s3SecretAccessKey: gw.secretKey };
+    const cfg: Record<string, string> = {
+      "xcpng-templates:s3AccessKeyId": gw.accessKey,
+      "xcpng-templates:s3SecretAccessKey": gw.secretKey,
+    };
     void p.configure({
       config: {
         get: (k: string) => cfg[k],
@@ -88,7 +91,10 @@ describe("bucket provider (integ, versitygw)", () => {
   it("names the credentials to fix when they are wrong", async () => {
     const p = new BucketProvider();
     await p.configure({
-      config: { get: (k) => (k === "s3AccessKeyId" ? gw.accessKey : "wrong"), require: () => "" },
+      config: {
+        get: (k) => (k === "xcpng-templates:s3AccessKeyId" ? gw.accessKey : "wrong"),
+        require: () => "",
+      },
     });
     let err: Error | undefined;
     try {

@@ -1,5 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as m from "@aws-sdk/client-s3";
+import { shimProvider } from "./dynamic/shim";
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  GetBucketVersioningCommand,
+  HeadBucketCommand,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketVersioningCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { defined, isUnknown, providerCodeChanged } from "./dynamic/provider-code";
 import { s3CredentialsFrom } from "./dynamic/stack-secrets";
 import { createS3Client, type S3Credentials } from "./s3/client";
@@ -52,7 +66,7 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
   }
 
   /** The client is built per call (a seam tests may override); nothing network-bound is captured at module level. */
-  protected client(inputs: BucketInputs): m.S3Client {
+  protected client(inputs: BucketInputs): S3Client {
     return createS3Client(inputs, this.credentials);
   }
 
@@ -107,7 +121,7 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
     try {
       let adopted = false;
       try {
-        await s3.send(new m.HeadBucketCommand({ Bucket: inputs.bucket }));
+        await s3.send(new HeadBucketCommand({ Bucket: inputs.bucket }));
         adopted = true;
         console.log(`${PREFIX}: ${where} exists and is accessible: adopting it`);
       } catch (e) {
@@ -115,7 +129,7 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
       }
       if (!adopted) {
         await s3.send(
-          new m.CreateBucketCommand({
+          new CreateBucketCommand({
             Bucket: inputs.bucket,
             // us-east-1 is the only region that must not be named as a location constraint.
             ...(inputs.region !== "us-east-1"
@@ -139,7 +153,7 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
     const s3 = this.client(props);
     try {
       try {
-        await s3.send(new m.HeadBucketCommand({ Bucket: props.bucket }));
+        await s3.send(new HeadBucketCommand({ Bucket: props.bucket }));
       } catch (e) {
         if (isNotFound(e)) {
           console.log(`${PREFIX}: s3://${props.bucket} no longer exists`);
@@ -149,7 +163,7 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
       }
       let versioning = props.versioning;
       try {
-        const v = await s3.send(new m.GetBucketVersioningCommand({ Bucket: props.bucket }));
+        const v = await s3.send(new GetBucketVersioningCommand({ Bucket: props.bucket }));
         versioning = v.Status === "Enabled" ? "enabled" : "unsupported";
       } catch (e) {
         if (!isNotImplemented(e)) throw e;
@@ -176,9 +190,9 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
   async delete(_id: string, props: BucketOutputs): Promise<void> {
     const s3 = this.client(props);
     try {
-      const listed = await s3.send(new m.ListObjectVersionsCommand({ Bucket: props.bucket, MaxKeys: 1000 }));
+      const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: props.bucket, MaxKeys: 1000 }));
       const entries = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])];
-      const uploads = await s3.send(new m.ListMultipartUploadsCommand({ Bucket: props.bucket }));
+      const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: props.bucket }));
       if (entries.length > 0 && !props.forceDestroy) {
         throw new S3StoreError(
           `${PREFIX}: refusing to delete s3://${props.bucket}: it still holds objects (for example ` +
@@ -189,7 +203,7 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
       }
       for (const u of uploads.Uploads ?? []) {
         await s3.send(
-          new m.AbortMultipartUploadCommand({ Bucket: props.bucket, Key: u.Key, UploadId: u.UploadId }),
+          new AbortMultipartUploadCommand({ Bucket: props.bucket, Key: u.Key, UploadId: u.UploadId }),
         );
       }
       let page = listed;
@@ -200,19 +214,19 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
         }));
         if (objects.length > 0) {
           await s3.send(
-            new m.DeleteObjectsCommand({ Bucket: props.bucket, Delete: { Objects: objects, Quiet: true } }),
+            new DeleteObjectsCommand({ Bucket: props.bucket, Delete: { Objects: objects, Quiet: true } }),
           );
         }
         if (!page.IsTruncated) break;
         page = await s3.send(
-          new m.ListObjectVersionsCommand({
+          new ListObjectVersionsCommand({
             Bucket: props.bucket,
             KeyMarker: page.NextKeyMarker,
             VersionIdMarker: page.NextVersionIdMarker,
           }),
         );
       }
-      await s3.send(new m.DeleteBucketCommand({ Bucket: props.bucket }));
+      await s3.send(new DeleteBucketCommand({ Bucket: props.bucket }));
       console.log(`${PREFIX}: deleted s3://${props.bucket}`);
     } catch (e) {
       if (isNotFound(e) && s3ErrorCode(e) === "NoSuchBucket") return;
@@ -224,7 +238,7 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
 
   /** Versioning, default encryption and an abort-incomplete-uploads rule, each tolerated as unsupported. */
   private async harden(
-    s3: m.S3Client,
+    s3: S3Client,
     inputs: BucketInputs,
   ): Promise<Pick<BucketOutputs, "versioning" | "encryption" | "abortIncompleteUploads">> {
     const attempt = async (what: string, fn: () => Promise<unknown>): Promise<FeatureState> => {
@@ -241,7 +255,7 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
     };
     const versioning = await attempt("bucket versioning", () =>
       s3.send(
-        new m.PutBucketVersioningCommand({
+        new PutBucketVersioningCommand({
           Bucket: inputs.bucket,
           VersioningConfiguration: { Status: "Enabled" },
         }),
@@ -249,7 +263,7 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
     );
     const encryption = await attempt("default encryption", () =>
       s3.send(
-        new m.PutBucketEncryptionCommand({
+        new PutBucketEncryptionCommand({
           Bucket: inputs.bucket,
           ServerSideEncryptionConfiguration: {
             Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
@@ -260,7 +274,7 @@ export class BucketProvider implements pulumi.dynamic.ResourceProvider<BucketInp
     // Incomplete multipart uploads are invisible in listings and cost money: a lifecycle backstop (S3 user guide).
     const abortIncompleteUploads = await attempt("lifecycle rules", () =>
       s3.send(
-        new m.PutBucketLifecycleConfigurationCommand({
+        new PutBucketLifecycleConfigurationCommand({
           Bucket: inputs.bucket,
           LifecycleConfiguration: {
             Rules: [
@@ -311,7 +325,7 @@ export class ArtifactBucket extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ArtifactBucketArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      new BucketProvider(),
+      shimProvider<BucketInputs, BucketOutputs>("providers/bucket", "BucketProvider"),
       name,
       {
         adopted: undefined,

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as m from "@aws-sdk/client-s3";
+import { shimProvider } from "./dynamic/shim";
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { providerCodeChanged } from "./dynamic/provider-code";
 import { s3CredentialsFrom } from "./dynamic/stack-secrets";
 import { createS3Client, type S3Credentials, type S3Location } from "./s3/client";
@@ -107,7 +108,7 @@ export class CatalogueIndexProvider implements pulumi.dynamic.ResourceProvider<
     if (!props) return {};
     const s3 = createS3Client(props.store, this.credentials);
     try {
-      const head = await s3.send(new m.HeadObjectCommand({ Bucket: props.store.bucket, Key: INDEX_KEY }));
+      const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: INDEX_KEY }));
       if (head.ETag !== props.etag) {
         console.log(
           `${PREFIX}: s3://${props.store.bucket}/${INDEX_KEY} was changed outside Pulumi: it will be rewritten`,
@@ -129,7 +130,7 @@ export class CatalogueIndexProvider implements pulumi.dynamic.ResourceProvider<
   async delete(_id: string, props: CatalogueIndexOutputs): Promise<void> {
     const s3 = createS3Client(props.store, this.credentials);
     try {
-      await s3.send(new m.DeleteObjectCommand({ Bucket: props.store.bucket, Key: INDEX_KEY }));
+      await s3.send(new DeleteObjectCommand({ Bucket: props.store.bucket, Key: INDEX_KEY }));
     } catch (e) {
       if (!isNotFound(e))
         throw new S3StoreError(
@@ -146,7 +147,7 @@ export class CatalogueIndexProvider implements pulumi.dynamic.ResourceProvider<
     try {
       const doc = buildCatalogue(inputs.entries);
       const put = await s3.send(
-        new m.PutObjectCommand({
+        new PutObjectCommand({
           Bucket: inputs.store.bucket,
           Key: INDEX_KEY,
           Body: JSON.stringify(doc, null, 2),
@@ -175,7 +176,10 @@ export class CatalogueIndex extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: CatalogueIndexArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      new CatalogueIndexProvider(),
+      shimProvider<CatalogueIndexInputs, CatalogueIndexOutputs>(
+        "providers/catalogue-index",
+        "CatalogueIndexProvider",
+      ),
       name,
       { key: undefined, etag: undefined, ...args },
       opts,

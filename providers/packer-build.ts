@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import * as pulumi from "@pulumi/pulumi";
+import { shimProvider } from "./dynamic/shim";
 import { isUnknown, providerCodeChanged } from "./dynamic/provider-code";
 import { poolPasswordFrom } from "./dynamic/stack-secrets";
 import { withXapi, type PoolTarget } from "./xapi/client";
@@ -67,13 +68,13 @@ export function mask(line: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** A build id: catalogue name, UTC time and randomness, so two builds never share one. */
-export function newBuildId(templateName: string, now = new Date()): string {
+/** A build id: UTC time and randomness, so two builds never share one (the pool name adds the template's). */
+export function newBuildId(now = new Date()): string {
   const stamp = now
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z");
-  return `${templateName}-${stamp}-${randomBytes(3).toString("hex")}`;
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
 const PREFIX = "packer-build";
@@ -123,7 +124,7 @@ export class PackerBuildProvider implements pulumi.dynamic.ResourceProvider<
   }
 
   async create(inputs: PackerBuildInputs): Promise<pulumi.dynamic.CreateResult<PackerBuildOutputs>> {
-    const buildId = newBuildId(inputs.templateName);
+    const buildId = newBuildId();
     const result = await this.runBuild(inputs, buildId);
     return {
       id: buildId,
@@ -255,7 +256,7 @@ export class PackerBuild extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: PackerBuildArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      new PackerBuildProvider(),
+      shimProvider<PackerBuildInputs, PackerBuildOutputs>("providers/packer-build", "PackerBuildProvider"),
       name,
       {
         buildId: undefined,

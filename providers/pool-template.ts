@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { shimProvider } from "./dynamic/shim";
 import { defined, isUnknown, providerCodeChanged } from "./dynamic/provider-code";
 import { poolPasswordFrom } from "./dynamic/stack-secrets";
 import { osFromGuestMetrics, osMismatch } from "./os-detect";
@@ -214,7 +215,10 @@ export class PoolTemplate extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: PoolTemplateArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      new PoolTemplateProvider(),
+      shimProvider<PoolTemplateInputs, PoolTemplateOutputs>(
+        "providers/pool-template",
+        "PoolTemplateProvider",
+      ),
       name,
       {
         uuid: undefined,

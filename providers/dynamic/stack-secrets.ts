@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { PROJECT } from "../config/stack-config";
 import type { S3Credentials } from "../s3/client";
 
 /**
@@ -11,14 +12,22 @@ export interface PoolCredentials {
   readonly password: string;
 }
 
+/**
+ * Keys are read fully qualified: the provider host qualifies bare keys with the project it was told about,
+ * which the 3.68 language host (see README, Toolchain) does not pass on.
+ */
+function get(config: pulumi.dynamic.Config, key: string): string | undefined {
+  return config.get(`${PROJECT}:${key}`);
+}
+
 export function s3CredentialsFrom(config: pulumi.dynamic.Config): S3Credentials | undefined {
-  const accessKeyId = config.get("s3AccessKeyId");
-  const secretAccessKey = config.get("s3SecretAccessKey");
+  const accessKeyId = get(config, "s3AccessKeyId");
+  const secretAccessKey = get(config, "s3SecretAccessKey");
   // Neither set: the AWS SDK's default chain (environment, profile, instance role) applies.
   if (!accessKeyId && !secretAccessKey) return undefined;
   return { accessKeyId: accessKeyId ?? "", secretAccessKey: secretAccessKey ?? "" };
 }
 
 export function poolPasswordFrom(config: pulumi.dynamic.Config): string | undefined {
-  return config.get("poolPassword");
+  return get(config, "poolPassword");
 }

@@ -1,6 +1,6 @@
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import * as m from "@aws-sdk/client-s3";
+import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { S3StoreError, s3ErrorCode } from "./errors";
 
@@ -53,7 +53,7 @@ export class Rechunker extends Transform {
 }
 
 export interface StreamUploadOptions {
-  readonly client: m.S3Client;
+  readonly client: S3Client;
   readonly bucket: string;
   readonly key: string;
   readonly partSizeBytes: number;
@@ -126,7 +126,7 @@ export async function streamToS3(
       { cause: e },
     );
   }
-  const head = await opts.client.send(new m.HeadObjectCommand({ Bucket: opts.bucket, Key: opts.key }));
+  const head = await opts.client.send(new HeadObjectCommand({ Bucket: opts.bucket, Key: opts.key }));
   if (head.ContentLength !== bytes) {
     throw new S3StoreError(
       `upload to ${where} completed but the store reports ${head.ContentLength} bytes where ${bytes} were sent`,

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const creds = credentials();
   const committed = readYaml(path.join(ROOT, "Pulumi.dev.yaml"));
   const config = committed.config ?? {};
-  const pool = config[`${NS}:pool`] as { url?: unknown } | undefined;
+  const pool = config[`${NS}:pool`] as { url?: unknown; username?: unknown } | undefined;
   const s3 = config[`${NS}:s3`] as { endpoint?: unknown } | undefined;
 
   // Services of the embedded default.
@@ -108,7 +108,21 @@ async function main(): Promise<void> {
   });
   console.log(`[dev] versitygw on 127.0.0.1:${s3Port}: ${vgw}`);
   const poolPort = portOf(pool?.url, "pool.url");
-  console.log(`[dev] devpool expected on 127.0.0.1:${poolPort}`);
+  const dp = await ensureService({
+    name: "devpool",
+    port: poolPort,
+    command: process.execPath,
+    args: [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "tools/dev/devpool-serve.ts")],
+    env: {
+      DEVPOOL_DATA_DIR: path.join(DEV, "devpool"),
+      DEVPOOL_PORT: String(poolPort),
+      DEVPOOL_USERNAME: typeof pool?.username === "string" ? pool.username : "root",
+      DEVPOOL_PASSWORD: creds.poolPassword,
+      DEVPOOL_TLS: String(String(pool?.url).startsWith("https:")),
+    },
+    runDir,
+  });
+  console.log(`[dev] devpool on 127.0.0.1:${poolPort}: ${dp}`);
 
   // Stack config: the committed file's settings plus this machine's encrypted secrets, in .dev/.
   const configFile = path.join(DEV, `Pulumi.${STACK}.yaml`);
@@ -148,7 +162,7 @@ async function main(): Promise<void> {
   }
   await run("pulumi", ["up", "--yes", "--config-file", configFile, "--non-interactive"], env);
   const outputs = JSON.parse(
-    await run("pulumi", ["stack", "output", "--json", "--config-file", configFile], env, { quiet: true }),
+    await run("pulumi", ["stack", "output", "--json"], env, { quiet: true }),
   ) as Record<string, unknown>;
   printCatalogue(outputs);
   console.log(
