@@ -56,3 +56,21 @@ export function sha1Hex(data: Uint8Array): string {
 export function checksumText(algorithm: XvaChecksumAlgorithm, data: Uint8Array): string {
   return algorithm === "xxhash" ? xxh64Hex(data) : sha1Hex(data);
 }
+
+/** Like {@link checksumText}, over data given as consecutive pieces (hashed incrementally, nothing joined). */
+export function checksumOfParts(algorithm: XvaChecksumAlgorithm, parts: readonly Uint8Array[]): string {
+  if (parts.length === 1) return checksumText(algorithm, parts[0] as Uint8Array);
+  if (algorithm === "sha1") {
+    const h = createHash("sha1");
+    for (const p of parts) h.update(p);
+    return h.digest("hex");
+  }
+  if (api === undefined) {
+    throw new XvaInputError(
+      "checksumOfParts was called before the hash module was loaded; await loadChecksums() first",
+    );
+  }
+  const h = api.create64();
+  for (const p of parts) h.update(p);
+  return h.digest().toString(16).toUpperCase().padStart(16, "0");
+}

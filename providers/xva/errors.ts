@@ -81,3 +81,8 @@ export class XvaInputError extends Error {
     super(`xva: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
   }
 }
+
+/** `value` as an Error: itself when it is one, else an {@link XvaInputError} describing it (only user code throws non-Errors). */
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new XvaInputError(`a non-Error value was thrown: ${String(value)}`);
+}

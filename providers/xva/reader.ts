@@ -17,9 +17,9 @@
  * Memory: one chunk (1 MiB) is held until its checksum file has been read, plus the stream buffers; `ova.xml` is
  * read whole, capped by `maxOvaXmlBytes`.
  */
-import { Readable, Transform, pipeline } from "node:stream";
+import { Readable, pipeline } from "node:stream";
 import * as tar from "tar-stream";
-import { type XvaChecksumAlgorithm, CHECKSUM_EXTENSION, checksumText, loadChecksums } from "./checksum";
+import { type XvaChecksumAlgorithm, CHECKSUM_EXTENSION, checksumOfParts, loadChecksums } from "./checksum";
 import {
   COMPRESSION_SNIFF_BYTES,
   type XvaCompression,
@@ -27,8 +27,9 @@ import {
   detectCompression,
 } from "./compression";
 import { OVA_XML_NAME, TAR_BLOCK_BYTES, XVA_CHUNK_SIZE_BYTES } from "./constants";
-import { XvaChecksumError, XvaFormatError } from "./errors";
+import { XvaChecksumError, XvaFormatError, toError } from "./errors";
 import { type OvaXml, type XvaDiskInfo, parseOvaXml, streamedDisks } from "./ova-xml";
+import { chunksOf } from "./stream-chunks";
 
 /** Options of {@link parseXva}. */
 export interface ParseXvaOptions {
@@ -75,7 +76,13 @@ export type XvaEvent =
       index: number;
       /** Byte offset of `data` in the disk. */
       offset: number;
+      /**
+       * The chunk's bytes. Built on first access by joining `parts` (one copy); consumers that can take a list of
+       * buffers (hashing, `writev`) should use `parts` and skip that copy.
+       */
       data: Buffer;
+      /** The chunk's bytes as received, in order: views of the input buffers, never copied. */
+      parts: readonly Buffer[];
       checksum: { algorithm: XvaChecksumAlgorithm; value: string };
     }
   | { type: "disk-end"; disk: XvaDiskInfo; summary: XvaDiskSummary }
@@ -87,9 +94,38 @@ type TarEntry = tar.Extract extends AsyncIterable<infer S> ? S : never;
 interface TarFile {
   name: string;
   size: number;
-  data: Buffer;
+  /** The entry's bytes as they arrived (views of the input buffers, not copies). */
+  parts: Buffer[];
   /** Offset in the tar stream just past this entry's padded data. */
   end: number;
+}
+
+function joined(file: TarFile): Buffer {
+  return file.parts.length === 1 ? (file.parts[0] as Buffer) : Buffer.concat(file.parts, file.size);
+}
+
+/** A chunk event whose `data` is joined from `parts` only when someone reads it. */
+function chunkEvent(
+  disk: XvaDiskInfo,
+  file: TarFile,
+  index: number,
+  offset: number,
+  checksum: { algorithm: XvaChecksumAlgorithm; value: string },
+): Extract<XvaEvent, { type: "chunk" }> {
+  let data: Buffer | undefined;
+  return {
+    type: "chunk",
+    disk,
+    name: file.name,
+    index,
+    offset,
+    parts: file.parts,
+    get data(): Buffer {
+      data ??= joined(file);
+      return data;
+    },
+    checksum,
+  };
 }
 
 function roundUpBlock(n: number): number {
@@ -99,7 +135,7 @@ function roundUpBlock(n: number): number {
 /** Maps errors of the tar and compression layers to {@link XvaFormatError}; ours pass through. */
 function mapLayerError(err: unknown, compression: XvaCompression, entry?: string): Error {
   if (err instanceof XvaFormatError || err instanceof XvaChecksumError) return err;
-  const e = err instanceof Error ? err : new Error(String(err));
+  const e = toError(err);
   const code = (e as { code?: unknown }).code;
   const opts = entry === undefined ? { cause: e } : { cause: e, entry };
   if (/unexpected end/i.test(e.message) || code === "Z_BUF_ERROR") {
@@ -120,15 +156,19 @@ function mapLayerError(err: unknown, compression: XvaCompression, entry?: string
   if (/tar header|Invalid header|Header exceeds/i.test(e.message)) {
     return new XvaFormatError("CORRUPT", `a tar header is corrupt (${e.message}); export again`, opts);
   }
-  return e;
+  // Anything else from these layers is still a failure to read the archive: keep callers on typed errors.
+  return new XvaFormatError("CORRUPT", `reading the archive failed (${e.message}); export again`, opts);
 }
 
 /** Reads the input's first bytes to pick the decompressor, then hands back an iterable of the whole input. */
 async function sniff(
   input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-): Promise<{ compression: XvaCompression; bytes: AsyncGenerator<Buffer> }> {
+): Promise<{ compression: XvaCompression; bytes: AsyncGenerator<Buffer>; release: () => void }> {
+  // A Node stream is read through chunksOf: its own async iterator would re-concatenate buffered chunks.
+  const readable = input instanceof Readable ? input : undefined;
+  const source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = readable ? chunksOf(readable) : input;
   const it: AsyncIterator<Uint8Array> | Iterator<Uint8Array> =
-    Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
+    Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
   const head: Buffer[] = [];
   let headLength = 0;
   let done = false;
@@ -159,7 +199,14 @@ async function sniff(
       if (!done) await it.return?.();
     }
   };
-  return { compression: detectCompression(first), bytes: bytes() };
+  // Ends the input directly (a Node stream's iterator destroys it), even while a read is pending on it.
+  const release = (): void => {
+    if (done) return;
+    done = true;
+    if (readable !== undefined) readable.destroy();
+    else Promise.resolve(it.return?.()).catch(() => undefined);
+  };
+  return { compression: detectCompression(first), bytes: bytes(), release };
 }
 
 /**
@@ -178,30 +225,27 @@ export async function* parseXva(
 ): AsyncGenerator<XvaEvent, void, undefined> {
   const maxOvaXml = options.maxOvaXmlBytes ?? 64 * 1024 * 1024;
   await loadChecksums();
-  const { compression, bytes } = await sniff(input);
+  const { compression, bytes, release } = await sniff(input);
 
-  const raw = Readable.from(bytes, { objectMode: false });
+  // Plain tar: the input's own buffers go straight to the extractor. Compressed: through zlib, whose output buffers
+  // are taken as they come (chunksOf) rather than re-concatenated.
   const decompressor = createDecompressor(compression);
+  const raw = decompressor === undefined ? undefined : Readable.from(bytes, { objectMode: true });
+  const tarChunks: AsyncIterable<Buffer> =
+    decompressor === undefined ? bytes : chunksOf(pipeline(raw as Readable, decompressor, () => {}));
   let tarBytes = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      tarBytes += chunk.byteLength;
-      cb(null, chunk);
-    },
-  });
-  const tarSource =
-    decompressor === undefined
-      ? pipeline(raw, counter, () => {})
-      : pipeline(raw, decompressor, counter, () => {});
   // xapi writes V7 headers (no "ustar" magic, ocaml-tar's default level), which tar-stream reads only with this flag;
   // its type declarations do not list the option.
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
 
-  // Feed the extractor by hand: tar-stream is a streamx stream, so we keep Node's pipeline to the Node side.
+  // Feed the extractor by hand: tar-stream is a streamx stream, so Node's pipeline stops at the Node side.
   let pumpError: Error | undefined;
+  let stopped = false;
   const pump = (async () => {
     try {
-      for await (const chunk of tarSource as AsyncIterable<Buffer>) {
+      for await (const chunk of tarChunks) {
+        if (stopped) break;
+        tarBytes += chunk.byteLength;
         if (!extract.write(chunk)) {
           await new Promise<void>((resolve, reject) => {
             const onDrain = () => {
@@ -210,20 +254,28 @@ export async function* parseXva(
             };
             const onClose = () => {
               extract.off("drain", onDrain);
-              reject(new Error("tar extractor closed"));
+              reject(new XvaFormatError("CORRUPT", "the tar extractor closed before taking all input"));
             };
             extract.once("drain", onDrain);
             extract.once("close", onClose);
           });
         }
       }
-      extract.end(null);
+      if (!stopped) extract.end(null);
     } catch (err) {
       // Remembered as well: a gzip/zstd trailer can break after the last tar byte was already parsed.
       pumpError = mapLayerError(err, compression);
       extract.destroy(pumpError);
     }
   })();
+
+  // When the extractor fails, its entry streams and iterator may report a generic "Stream was destroyed"; the
+  // first error it emitted (or the input's) is the one that says what happened.
+  let extractError: unknown;
+  extract.on("error", (err: unknown) => {
+    extractError ??= err;
+  });
+  const rootCause = (err: unknown): unknown => pumpError ?? extractError ?? err;
 
   const entries = extract[Symbol.asyncIterator]();
   let position = 0; // tar offset just past the last entry read
@@ -234,7 +286,7 @@ export async function* parseXva(
     try {
       r = await entries.next();
     } catch (err) {
-      const mapped = mapLayerError(err, compression, currentEntry);
+      const mapped = mapLayerError(rootCause(err), compression, currentEntry);
       if (currentEntry === undefined && mapped instanceof XvaFormatError && mapped.code === "CORRUPT") {
         throw new XvaFormatError(
           "NOT_XVA",
@@ -251,12 +303,17 @@ export async function* parseXva(
     return r.value;
   };
 
-  const nextFile = async (maxBytes: number, what: string): Promise<TarFile | undefined> => {
+  const nextFile = async (
+    maxBytes: number,
+    what: string,
+    checkName?: (name: string) => void,
+  ): Promise<TarFile | undefined> => {
     const entry = await nextEntry();
     if (entry === undefined) return undefined;
     const header = entry.header;
     const name = header.name;
     const size = header.size ?? 0;
+    checkName?.(name);
     if (header.type !== "file" && header.type !== "contiguous-file") {
       throw new XvaFormatError(
         "UNEXPECTED_ENTRY",
@@ -280,19 +337,19 @@ export async function* parseXva(
         got += part.byteLength;
       }
     } catch (err) {
-      throw mapLayerError(err, compression, name);
+      throw mapLayerError(rootCause(err), compression, name);
     }
     if (got !== size) {
       throw new XvaFormatError("TRUNCATED", `entry ${name} holds ${got} of its ${size} bytes; export again`, {
         entry: name,
       });
     }
-    const data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size);
+
     // tar-stream records where the entry's data starts; pax or GNU long-name headers would make our own count drift.
     const byteOffset = (header as { byteOffset?: number }).byteOffset;
     position =
       (typeof byteOffset === "number" ? byteOffset : position + TAR_BLOCK_BYTES) + roundUpBlock(size);
-    return { name, size, data, end: position };
+    return { name, size, parts, end: position };
   };
 
   try {
@@ -307,7 +364,7 @@ export async function* parseXva(
         { entry: ova.name },
       );
     }
-    const header = parseOvaXml(ova.data.toString("utf8"));
+    const header = parseOvaXml(joined(ova).toString("utf8"));
     const disks = streamedDisks(header);
     yield { type: "header", header, disks, compression };
 
@@ -375,7 +432,22 @@ export async function* parseXva(
           );
         }
 
-        const sumFile = await nextFile(64, `the checksum of ${chunk.name}`);
+        const checksumOf = (name: string): XvaChecksumAlgorithm | undefined =>
+          name === chunk.name + CHECKSUM_EXTENSION.xxhash
+            ? "xxhash"
+            : name === chunk.name + CHECKSUM_EXTENSION.sha1
+              ? "sha1"
+              : undefined;
+        const sumFile = await nextFile(64, `the checksum of ${chunk.name}`, (name) => {
+          if (checksumOf(name) === undefined) {
+            throw new XvaFormatError(
+              "UNEXPECTED_ENTRY",
+              `chunk ${chunk.name} must be followed by ${chunk.name}.xxhash or ${chunk.name}.checksum, ` +
+                `but ${name} follows`,
+              { entry: name },
+            );
+          }
+        });
         if (sumFile === undefined) {
           throw new XvaFormatError(
             "TRUNCATED",
@@ -385,22 +457,9 @@ export async function* parseXva(
             },
           );
         }
-        const algorithm: XvaChecksumAlgorithm | undefined =
-          sumFile.name === chunk.name + CHECKSUM_EXTENSION.xxhash
-            ? "xxhash"
-            : sumFile.name === chunk.name + CHECKSUM_EXTENSION.sha1
-              ? "sha1"
-              : undefined;
-        if (algorithm === undefined) {
-          throw new XvaFormatError(
-            "UNEXPECTED_ENTRY",
-            `chunk ${chunk.name} must be followed by ${chunk.name}.xxhash or ${chunk.name}.checksum, ` +
-              `but ${sumFile.name} follows`,
-            { entry: sumFile.name },
-          );
-        }
-        const expected = sumFile.data.toString("latin1");
-        const actual = checksumText(algorithm, chunk.data);
+        const algorithm = checksumOf(sumFile.name) as XvaChecksumAlgorithm;
+        const expected = joined(sumFile).toString("latin1");
+        const actual = checksumOfParts(algorithm, chunk.parts);
         if (expected !== actual) {
           throw new XvaChecksumError({
             disk: disk.id,
@@ -417,15 +476,7 @@ export async function* parseXva(
         } else {
           summary.chunks += 1;
           summary.dataBytes += chunk.size;
-          yield {
-            type: "chunk",
-            disk,
-            name: chunk.name,
-            index: number,
-            offset,
-            data: chunk.data,
-            checksum: { algorithm, value: expected },
-          };
+          yield chunkEvent(disk, chunk, number, offset, { algorithm, value: expected });
         }
         offset += chunk.size;
         lastSuffix = suffix;
@@ -453,9 +504,12 @@ export async function* parseXva(
     }
     yield { type: "end", summary: { header, compression, disks: summaries, tarBytes } };
   } finally {
+    // On success the pump has finished. Otherwise stop it and release the input (e.g. destroy an HTTP body) without
+    // waiting: a stalled input must not hang the caller. The pump catches everything, so nothing is left unhandled.
+    stopped = true;
     extract.destroy();
-    tarSource.destroy();
-    raw.destroy();
-    await pump;
+    decompressor?.destroy();
+    raw?.destroy();
+    release();
   }
 }

@@ -3,7 +3,7 @@
  *
  * Each disk file is created (truncated) and sized to `virtual_size` with `ftruncate`, which leaves it a hole;
  * only chunks with a non-zero byte are written, at their cumulative offset, so the file is exactly as sparse as
- * the archive. Memory: one chunk at a time.
+ * the archive (all-zero stretches inside a carried chunk stay holes too). Memory: one chunk at a time.
  */
 import { type FileHandle, open } from "node:fs/promises";
 import { isAllZero } from "./disk-source";
@@ -39,9 +39,15 @@ export async function writeXvaDisksToFiles(
           file = await open(await options.pathFor(ev.disk), "w");
           await file.truncate(ev.disk.virtualSize);
           break;
-        case "chunk":
-          if (!isAllZero(ev.data)) await writeAll(file as FileHandle, ev.data, ev.offset);
+        case "chunk": {
+          // Parts are written where they belong, without joining them; all-zero parts stay holes.
+          let at = ev.offset;
+          for (const part of ev.parts) {
+            if (!isAllZero(part)) await writeAll(file as FileHandle, part, at);
+            at += part.byteLength;
+          }
           break;
+        }
         case "disk-end":
           await (file as FileHandle).close();
           file = undefined;

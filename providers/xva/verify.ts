@@ -2,17 +2,21 @@
  * Pass-through verification: forward an XVA's bytes unchanged (e.g. into an S3 multipart upload) while checking
  * every chunk against its checksum file and hashing the whole stream with SHA-256.
  *
- * The verifier runs {@link parseXva} on a tee of the bytes. It accepts the next block only once the parser has
- * taken the previous one, so the parser paces the stream and memory stays bounded (the parser's one chunk, plus
- * one `highWaterMark` of buffering on each side). Any format or checksum failure destroys the stream with that
+ * The verifier runs {@link parseXva} on a tee of the bytes (the same buffers, not copies). A block is forwarded
+ * once the parser's queue is under 1 MiB, so the parser paces the stream and memory stays bounded (that queue,
+ * the parser's one chunk, and one `highWaterMark` on each side of the Transform). Any format or checksum failure destroys the stream with that
  * typed error, which makes a consumer such as an upload abort; `verification` rejects with the same error.
  */
 import { createHash } from "node:crypto";
-import { PassThrough, Transform, type TransformCallback } from "node:stream";
+import { Transform, type TransformCallback } from "node:stream";
+import { ByteQueue } from "./byte-queue";
 import type { XvaCompression } from "./compression";
-import { XvaFormatError } from "./errors";
+import { XvaFormatError, toError } from "./errors";
 import { type OvaXml, objectsOfClass } from "./ova-xml";
 import { type ParseXvaOptions, type XvaDiskSummary, parseXva } from "./reader";
+
+/** Bytes handed to the parser but not yet taken; beyond this the stream waits (backpressure). */
+const FEED_BUDGET_BYTES = 1024 * 1024;
 
 /** What the verifier found once the whole stream has passed. */
 export interface XvaVerification {
@@ -38,7 +42,7 @@ export class XvaVerifier extends Transform {
   /** Settles when the stream has ended and been fully verified, or rejects with the failure. */
   readonly verification: Promise<XvaVerification>;
 
-  private readonly feed: PassThrough;
+  private readonly feed: ByteQueue;
   private readonly sha = createHash("sha256");
   private bytes = 0;
   private failure: Error | undefined;
@@ -48,7 +52,7 @@ export class XvaVerifier extends Transform {
 
   constructor(options: ParseXvaOptions = {}) {
     super();
-    this.feed = new PassThrough();
+    this.feed = new ByteQueue(FEED_BUDGET_BYTES);
     this.verification = new Promise<XvaVerification>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
@@ -86,7 +90,7 @@ export class XvaVerifier extends Transform {
       }
       return undefined;
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
+      const e = toError(err);
       this.fail(e);
       return undefined;
     }
@@ -105,23 +109,11 @@ export class XvaVerifier extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.sha.update(chunk);
     this.bytes += chunk.byteLength;
-    if (this.feed.write(chunk)) {
-      callback(null, chunk);
-      return;
-    }
-    // Wait for the parser to take the block: it sets the pace, which bounds memory.
-    const onDrain = (): void => {
-      this.feed.off("close", onClose);
-      callback(null, chunk);
-    };
-    const onClose = (): void => {
-      this.feed.off("drain", onDrain);
-      callback(
-        this.failure ?? new XvaFormatError("TRUNCATED", "verification stopped before the end of the stream"),
-      );
-    };
-    this.feed.once("drain", onDrain);
-    this.feed.once("close", onClose);
+    // Forwarded once the parser has room for it: the parser sets the pace, which bounds memory.
+    this.feed.push(chunk).then(
+      () => callback(this.failure ?? null, chunk),
+      (err: unknown) => callback(toError(err)),
+    );
   }
 
   override _flush(callback: TransformCallback): void {
@@ -143,7 +135,7 @@ export class XvaVerifier extends Transform {
         this.settle.resolve(verification);
         callback();
       },
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => callback(toError(err)),
     );
   }
 
@@ -155,7 +147,9 @@ export class XvaVerifier extends Transform {
           new XvaFormatError("TRUNCATED", "the verifier was destroyed before the end of the XVA stream"),
       );
     }
-    this.feed.destroy();
+    this.feed.fail(
+      error ?? new XvaFormatError("TRUNCATED", "the verifier was destroyed before the end of the stream"),
+    );
     callback(error);
   }
 }

@@ -78,7 +78,7 @@ describe("xva writer → reader", () => {
         fc.record({
           name: xmlSafe,
           description: xmlSafe,
-          otherConfig: fc.dictionary(xmlSafe, xmlSafe, { maxKeys: 4 }),
+          otherConfig: fc.dictionary(xmlSafe, xmlSafe, { maxKeys: 4, noNullPrototype: true }),
           tags: fc.array(xmlSafe, { maxLength: 3 }),
           memory: fc.integer({ min: 1, max: 2 ** 40 }),
           shadow: fc.double({ min: 0.5, max: 16, noNaN: true }),

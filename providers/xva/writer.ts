@@ -9,7 +9,7 @@ import { chunkName, emittedChunks } from "./chunks";
 import { type XvaCompression, createCompressor } from "./compression";
 import { OVA_XML_NAME, XVA_CHUNK_SIZE_BYTES } from "./constants";
 import type { DiskSource } from "./disk-source";
-import { XvaInputError } from "./errors";
+import { XvaInputError, toError } from "./errors";
 import { type OvaXml, type XvaDiskInfo, serializeOvaXml, streamedDisks } from "./ova-xml";
 
 /** Options of {@link createXvaWriter}. */
@@ -135,7 +135,7 @@ export function createXvaWriter(options: XvaWriterOptions): Readable {
     }
     pack.finalize();
   };
-  produce().catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
+  produce().catch((err: unknown) => pack.destroy(toError(err)));
 
   // tar-stream's pack is a streamx stream; expose a plain Node byte stream that pulls from it.
   const tarStream = Readable.from(pack, { objectMode: false });

@@ -11,7 +11,7 @@
  * record layer ({@link ./records}) converts by field type.
  */
 import { SaxesParser } from "saxes";
-import { XvaFormatError } from "./errors";
+import { XvaFormatError, XvaInputError } from "./errors";
 
 /** A float that must be written as `<double>` even when it is integral (e.g. `HVM_shadow_multiplier = 1.0`). */
 export class XmlRpcDouble {
@@ -53,8 +53,12 @@ function formatDouble(x: number): string {
 
 /** xapi's datetime text (`Date.to_rfc3339`, which despite its name prints no dashes): `19700101T00:00:00Z`. */
 export function formatXapiDate(d: Date): string {
-  if (Number.isNaN(d.getTime()))
-    throw new XvaFormatError("BAD_OVA_XML", "cannot encode an invalid Date as a datetime");
+  const year = d.getUTCFullYear();
+  if (Number.isNaN(d.getTime()) || year < 0 || year > 9999) {
+    throw new XvaInputError(
+      `cannot encode ${String(d)} as an xapi datetime: it needs a valid date in years 0000-9999`,
+    );
+  }
   return d
     .toISOString()
     .replace(/\.\d{3}Z$/, "Z")
