@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { version as PACKAGE_VERSION } from "../../package.json";
 
 /**
  * A dynamic provider whose serialized code (`__provider`, stored in state) is this small shim only: each
@@ -16,6 +17,9 @@ export function shimProvider<I, O>(
   modulePath: string,
   exportName: string,
 ): pulumi.dynamic.ResourceProvider<I, O> {
+  // Part of the serialized code: a release bumps it (the package version), and the upgrade test sets
+  // XCPNG_PROVIDER_RELEASE to play a release whose serialized provider differs from the one in state.
+  const release = process.env.XCPNG_PROVIDER_RELEASE ?? PACKAGE_VERSION;
   type Slot = {
     instance?: pulumi.dynamic.ResourceProvider<I, O>;
     configured?: pulumi.dynamic.ConfigureRequest;
@@ -25,7 +29,7 @@ export function shimProvider<I, O>(
   const slot = (): Slot => {
     const g = globalThis as { __xcpngShims?: Record<string, Slot> };
     g.__xcpngShims ??= {};
-    return (g.__xcpngShims[`${modulePath}#${exportName}`] ??= {});
+    return (g.__xcpngShims[`${modulePath}#${exportName}@${release}`] ??= {});
   };
 
   const load = async (): Promise<pulumi.dynamic.ResourceProvider<I, O>> => {

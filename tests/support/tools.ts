@@ -42,11 +42,11 @@ export interface RunResult {
 export function run(
   tool: string,
   args: readonly string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
 ): Promise<RunResult> {
   const file = requireTool(tool);
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       file,
       args,
       {
@@ -63,6 +63,8 @@ export function run(
         resolve({ code: typeof err?.code === "number" ? err.code : 0, stdout, stderr });
       },
     );
+    // Secrets reach tools on stdin, never in argv.
+    child.stdin?.end(opts.input ?? "");
   });
 }
 

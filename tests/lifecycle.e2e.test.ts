@@ -1,0 +1,343 @@
+import { expect } from "chai";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import * as yaml from "js-yaml";
+import { startDevpool, type Devpool } from "../devpool";
+import { startVersityGw, type VersityGw } from "../devpool/versitygw";
+import { run, type RunResult } from "./support/tools";
+
+const ROOT = path.resolve(__dirname, "..");
+const STACK = "e2e";
+
+interface BuiltRow {
+  name: string;
+  poolUuid: string;
+  osDetected: string;
+  s3Key: string;
+  sha256: string;
+  sizeBytes: number;
+  buildTime: string;
+}
+
+/**
+ * The main job end to end, with the real Pulumi CLI, the real Packer (local build path: debootstrap, chroot,
+ * XVA, import), devpool and versitygw, on a local file backend. Each step builds on the state of the previous.
+ */
+describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, upgrade, destroy", function () {
+  this.timeout(30 * 60 * 1000);
+  const secrets = {
+    poolPassword: `pool-${randomBytes(12).toString("hex")}`,
+    s3AccessKeyId: `AK${randomBytes(8).toString("hex")}`,
+    s3SecretAccessKey: `sk-${randomBytes(16).toString("hex")}`,
+    passphrase: `pp-${randomBytes(12).toString("hex")}`,
+  };
+  let work: string;
+  let pool: Devpool;
+  let gw: VersityGw;
+  let s3: S3Client;
+  let env: NodeJS.ProcessEnv;
+  let configFile: string;
+  const bucket = "e2e-templates";
+  const output: string[] = [];
+  const varFileA = path.join(ROOT, "tests/fixtures/e2e/a.pkrvars.hcl");
+  const originalA = fs.readFileSync(varFileA, "utf8");
+
+  const pulumi = async (
+    args: string[],
+    opts: { input?: string; ok?: boolean; extraEnv?: NodeJS.ProcessEnv } = {},
+  ) => {
+    const r: RunResult = await run("pulumi", [...args, "--non-interactive"], {
+      cwd: ROOT,
+      env: { ...env, ...opts.extraEnv },
+      timeoutMs: 20 * 60 * 1000,
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+    });
+    output.push(r.stdout, r.stderr);
+    if (opts.ok !== false && r.code !== 0) {
+      throw new Error(
+        `pulumi ${args.join(" ")} exited ${r.code}\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`,
+      );
+    }
+    return r;
+  };
+  const withConfig = (args: string[]) => [...args, "--config-file", configFile];
+  const built = async (): Promise<Record<string, BuiltRow>> => {
+    const { stdout } = await pulumi(["stack", "output", "built", "--json"]);
+    return Object.fromEntries((JSON.parse(stdout) as BuiltRow[]).map((r) => [r.name, r]));
+  };
+  const templatesOnPool = () =>
+    pool.engine.store
+      .rows("VM")
+      .filter((r) => (r.rec.tags as string[]).some((t) => t.startsWith("build-id:")))
+      .map((r) => ({ uuid: String(r.rec.uuid), tags: r.rec.tags as string[] }));
+  const keys = async () => {
+    const l = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    return (l.Contents ?? []).map((o) => o.Key ?? "").sort();
+  };
+  const noIncompleteUploads = async () => {
+    const u = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    expect(u.Uploads ?? [], "no incomplete multipart upload").to.deep.equal([]);
+  };
+
+  before(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "xcpng-e2e-"));
+    pool = await startDevpool({
+      dataDir: path.join(work, "devpool"),
+      username: "root",
+      password: secrets.poolPassword,
+      tls: true,
+    });
+    gw = await startVersityGw({
+      dataDir: path.join(work, "s3"),
+      accessKey: secrets.s3AccessKeyId,
+      secretKey: secrets.s3SecretAccessKey,
+    });
+    s3 = new S3Client({
+      endpoint: gw.endpoint,
+      region: gw.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: gw.accessKey, secretAccessKey: gw.secretKey },
+    });
+    configFile = path.join(work, `Pulumi.${STACK}.yaml`);
+    fs.writeFileSync(
+      configFile,
+      yaml.dump({
+        config: {
+          "xcpng-templates:pool": { url: pool.url, username: "root", caCertificate: pool.certificate },
+          "xcpng-templates:s3": {
+            endpoint: gw.endpoint,
+            region: gw.region,
+            bucket,
+            forcePathStyle: true,
+            forceDestroy: true,
+          },
+          "xcpng-templates:templates": [
+            {
+              name: "tmpl-a",
+              packerTemplate: "packer/local/debian12-local.pkr.hcl",
+              varFile: "tests/fixtures/e2e/a.pkrvars.hcl",
+              os: "debian",
+              version: "12",
+            },
+            {
+              name: "tmpl-b",
+              packerTemplate: "packer/local/debian12-local.pkr.hcl",
+              varFile: "tests/fixtures/e2e/b.pkrvars.hcl",
+              os: "debian",
+              version: "12",
+            },
+          ],
+        },
+      }),
+    );
+    fs.mkdirSync(path.join(work, "state"));
+    env = {
+      ...process.env,
+      PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
+      PULUMI_HOME: path.join(work, "pulumi-home"),
+      PULUMI_CONFIG_PASSPHRASE: secrets.passphrase,
+    };
+    // `stack init` writes an encryption salt into Pulumi.<stack>.yaml in the project: remove it afterwards.
+    const projectStackFile = path.join(ROOT, `Pulumi.${STACK}.yaml`);
+    try {
+      await pulumi(["stack", "init", STACK]);
+    } finally {
+      fs.rmSync(projectStackFile, { force: true });
+    }
+    for (const key of ["poolPassword", "s3AccessKeyId", "s3SecretAccessKey"] as const) {
+      await pulumi(withConfig(["config", "set", "--secret", key]), { input: secrets[key] });
+    }
+  });
+
+  after(async () => {
+    fs.writeFileSync(varFileA, originalA);
+    s3?.destroy();
+    await pool?.stop();
+    await gw?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("up builds every template, verifies it on the pool and archives it with a manifest and the index", async () => {
+    await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
+    const rows = await built();
+    expect(Object.keys(rows).sort()).to.deep.equal(["tmpl-a", "tmpl-b"]);
+    for (const r of Object.values(rows)) {
+      expect(r.osDetected).to.match(/Debian GNU\/Linux 12/);
+      expect(r.s3Key).to.match(new RegExp(`^debian/12/\\d{8}T\\d{6}Z/${r.name}\\.xva$`));
+      expect(r.sha256).to.match(/^[0-9a-f]{64}$/);
+    }
+    const stored = await keys();
+    for (const r of Object.values(rows)) {
+      expect(stored).to.include(r.s3Key);
+      expect(stored).to.include(r.s3Key.replace(/\.xva$/, ".manifest.json"));
+    }
+    expect(stored).to.include("index.json");
+    const manifest = JSON.parse(
+      await (
+        await s3.send(
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: rows["tmpl-a"]?.s3Key.replace(/\.xva$/, ".manifest.json"),
+          }),
+        )
+      ).Body!.transformToString(),
+    ) as { sha256: string; osDetected: { xva: string; pool: string }; build: { buildId: string } };
+    expect(manifest.sha256).to.equal(rows["tmpl-a"]?.sha256);
+    expect(manifest.osDetected).to.deep.equal({ xva: "debian 12", pool: "debian 12" });
+    expect(templatesOnPool()).to.have.length(2);
+    await noIncompleteUploads();
+  });
+
+  it("preview and refresh then show no changes", async () => {
+    await pulumi(withConfig(["preview", "--expect-no-changes"]));
+    await pulumi(withConfig(["refresh", "--yes", "--expect-no-changes"]));
+  });
+
+  it("a changed input rebuilds only the template that uses it", async () => {
+    const before = await built();
+    fs.writeFileSync(varFileA, `${originalA}# changed by the e2e test\n`);
+    const preview = await pulumi(withConfig(["preview", "--diff"]));
+    expect(preview.stdout).to.match(/tmpl-a-build/);
+    expect(preview.stdout).to.not.match(/tmpl-b-build.*replace/);
+    await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
+    const after = await built();
+    expect(after["tmpl-a"]?.poolUuid).to.not.equal(before["tmpl-a"]?.poolUuid);
+    expect(after["tmpl-b"]).to.deep.equal(before["tmpl-b"]);
+    expect(templatesOnPool(), "the replaced template was destroyed").to.have.length(2);
+    fs.writeFileSync(varFileA, originalA);
+  });
+
+  it("a template deleted on the pool is found by refresh and healed by up", async () => {
+    const before = await built();
+    const uuid = before["tmpl-b"]?.poolUuid ?? "";
+    const ref = pool.engine.store.refByUuid("VM", uuid) ?? "";
+    pool.engine.store.remove("VM", ref);
+    const refresh = await pulumi(withConfig(["refresh", "--yes"]));
+    expect(refresh.stdout).to.match(/deleted|gone/);
+    await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
+    const after = await built();
+    expect(after["tmpl-b"]?.poolUuid).to.not.equal(uuid);
+    expect(templatesOnPool().map((t) => t.uuid)).to.include(after["tmpl-b"]?.poolUuid);
+  });
+
+  it("an object deleted in S3 is found by refresh and exported again by up, without a rebuild", async () => {
+    const before = await built();
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: before["tmpl-a"]?.s3Key }));
+    await pulumi(withConfig(["refresh", "--yes"]));
+    await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
+    const after = await built();
+    expect(after["tmpl-a"]?.poolUuid, "same template, no rebuild").to.equal(before["tmpl-a"]?.poolUuid);
+    expect(await keys()).to.include(after["tmpl-a"]?.s3Key);
+  });
+
+  it("an export cut mid-stream fails the update cleanly, and the next up succeeds", async () => {
+    const before = await built();
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: before["tmpl-a"]?.s3Key }));
+    await pulumi(withConfig(["refresh", "--yes"]));
+    const index0 = await (
+      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
+    ).Body!.transformToString();
+    pool.setFaults({ cutExportAfterBytes: 3 * 1024 * 1024 });
+    const failed = await pulumi(withConfig(["up", "--yes", "--skip-preview"]), { ok: false });
+    expect(failed.code).to.not.equal(0);
+    expect(failed.stdout + failed.stderr).to.match(
+      /artifact: .*(aborted|failed).*tmpl-a|tmpl-a.*(aborted|failed)/s,
+    );
+    await noIncompleteUploads();
+    const stored = await keys();
+    expect(
+      stored.filter((k) => k.includes("tmpl-a")),
+      "no half-published artifact or manifest",
+    ).to.deep.equal([]);
+    const index1 = await (
+      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
+    ).Body!.transformToString();
+    expect(index1, "the index was not touched").to.equal(index0);
+    pool.setFaults({});
+    await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
+    expect(await keys()).to.include((await built())["tmpl-a"]?.s3Key);
+  });
+
+  it("a provider release (serialized code differs) rebuilds and replaces nothing", async () => {
+    const before = await built();
+    const up = await pulumi(withConfig(["up", "--yes", "--skip-preview"]), {
+      extraEnv: { XCPNG_PROVIDER_RELEASE: "e2e-next-release" },
+    });
+    expect(up.stdout).to.not.match(/replaced|created|deleted/);
+    expect(await built()).to.deep.equal(before);
+    await pulumi(withConfig(["preview", "--expect-no-changes"]), {
+      extraEnv: { XCPNG_PROVIDER_RELEASE: "e2e-next-release" },
+    });
+  });
+
+  it("bad configuration fails in preview with the property named", async () => {
+    const bad = path.join(work, `Pulumi.bad.yaml`);
+    const cfg = yaml.load(fs.readFileSync(configFile, "utf8")) as { config: Record<string, unknown> };
+    const templates = cfg.config["xcpng-templates:templates"] as Record<string, unknown>[];
+    cfg.config["xcpng-templates:templates"] = [
+      { ...templates[0], os: "windows" },
+      { ...templates[1], packerTemplate: "packer/nope.pkr.hcl" },
+    ];
+    cfg.config["xcpng-templates:pool"] = {
+      ...(cfg.config["xcpng-templates:pool"] as object),
+      url: "not a url",
+    };
+    fs.writeFileSync(bad, yaml.dump(cfg));
+    const r = await pulumi(["preview", "--config-file", bad], { ok: false });
+    expect(r.code).to.not.equal(0);
+    const text = r.stdout + r.stderr;
+    expect(text).to.match(/templates\[0\]\.os: expected one of debian, ubuntu, but "windows"/);
+    expect(text).to.match(/templates\[1\]\.packerTemplate: "packer\/nope.pkr.hcl" does not exist/);
+    expect(text).to.match(/pool\.url: expected a URL/);
+  });
+
+  it("wrong pool credentials fail with the setting to fix", async () => {
+    await pulumi(withConfig(["config", "set", "--secret", "poolPassword"]), { input: "definitely-wrong" });
+    try {
+      const r = await pulumi(withConfig(["refresh", "--yes"]), { ok: false });
+      expect(r.code).to.not.equal(0);
+      expect(r.stdout + r.stderr).to.match(/SESSION_AUTHENTICATION_FAILED.*poolPassword/s);
+    } finally {
+      await pulumi(withConfig(["config", "set", "--secret", "poolPassword"]), {
+        input: secrets.poolPassword,
+      });
+    }
+  });
+
+  it("destroy leaves no VM, VDI, object or upload behind", async () => {
+    const vdisBefore = pool.engine.store.count("VDI");
+    await pulumi(withConfig(["destroy", "--yes", "--skip-preview"]));
+    expect(templatesOnPool()).to.deep.equal([]);
+    expect(pool.engine.store.count("VDI")).to.be.below(vdisBefore);
+    const buckets = await s3
+      .send(new ListObjectsV2Command({ Bucket: bucket }))
+      .catch((e: { name?: string }) => e);
+    expect((buckets as { name?: string }).name, "bucket deleted (forceDestroy)").to.equal("NoSuchBucket");
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await noIncompleteUploads();
+  });
+
+  it("no password or key ever reached the state or the output", () => {
+    const stateText = fs
+      .readdirSync(path.join(work, "state"), { recursive: true })
+      .map((f) => path.join(work, "state", String(f)))
+      .filter((f) => fs.statSync(f).isFile())
+      .map((f) => fs.readFileSync(f, "utf8"))
+      .join("\n");
+    const all = `${stateText}\n${output.join("\n")}\n${fs.readFileSync(configFile, "utf8")}`;
+    expect(stateText.length).to.be.greaterThan(1000);
+    for (const [name, value] of Object.entries(secrets)) {
+      expect(all.includes(value), `${name} leaked`).to.equal(false);
+    }
+  });
+});
