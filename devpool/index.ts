@@ -16,6 +16,9 @@ import { loadOrCreateIdentity } from "./tls";
 export type { DevpoolFaults, MethodFailure, ImportFailure } from "./faults";
 export { XapiError } from "./errors";
 
+/** How long stop() lets in-flight responses finish before closing their connections. */
+const STOP_GRACE_MS = 2000;
+
 export interface DevpoolOptions {
   /** Directory of the pool's state (state.json, vdis/, tls/). Created if missing; reused if it holds a pool. */
   readonly dataDir: string;
@@ -117,9 +120,15 @@ export async function startDevpool(opts: DevpoolOptions, routes: Routes = DEFAUL
     setGuestMetrics: (vm, m) => setGuestMetrics(engine, vm, m),
     stop: () => {
       stopped ??= new Promise<void>((resolve) => {
+        // Long polls return at once (empty batches), so connected clients get their answer before the sockets
+        // close; anything still open after the grace period (a transfer) is cut.
         engine.stop();
-        server.close(() => resolve());
-        server.closeAllConnections();
+        const force = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
       });
       return stopped;
     },

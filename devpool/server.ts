@@ -9,6 +9,8 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { DevpoolEngine } from "./engine";
 import { MalformedRequestError } from "./errors";
+import { exportVm } from "./http/export";
+import { importVm } from "./http/import";
 import { exportRawVdi, importRawVdi } from "./http/raw-vdi";
 import { sendHtmlError } from "./http/transfer";
 import * as jsonrpc from "./rpc/jsonrpc";
@@ -32,8 +34,8 @@ export interface Routes {
 }
 
 export const DEFAULT_ROUTES: Routes = {
-  GET: { "/export_raw_vdi": exportRawVdi },
-  PUT: { "/import_raw_vdi": importRawVdi },
+  GET: { "/export": exportVm, "/export_raw_vdi": exportRawVdi },
+  PUT: { "/import": importVm, "/import_raw_vdi": importRawVdi },
 };
 
 const CORS = { "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "X-Requested-With" };

@@ -13,7 +13,9 @@ import { XapiError } from "../errors";
 import { NULL_REF } from "../model/types";
 import {
   beginTransfer,
+  drainRequest,
   failTask,
+  requestBody,
   sendHtmlError,
   sendOkHeaders,
   serverErrorText,
@@ -113,8 +115,9 @@ export async function importRawVdi(
   const out = await engine.disks.openWriter(String(vdi.uuid));
   let offset = 0;
   let failure: XapiError | undefined;
+  const input = requestBody(req, { bytes: 0 });
   try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
       if (engine.tasks.cancelRequested(t.task)) throw new XapiError("TASK_CANCELLED", [t.task]);
       if (offset + chunk.length > size) {
         throw new XapiError("VDI_IO_ERROR", [`write beyond the end of the VDI (virtual_size ${size})`]);
@@ -124,18 +127,13 @@ export async function importRawVdi(
       if (size > 0) engine.tasks.setProgress(t.task, offset / size);
     }
   } catch (e) {
-    // A client that closes its socket after sending (the xen-api client's unknown-length PUT) ends the body.
-    const code = (e as NodeJS.ErrnoException).code;
-    if (e instanceof XapiError) failure = e;
-    else if (
-      code !== "ECONNRESET" &&
-      code !== "ERR_STREAM_PREMATURE_CLOSE" &&
-      (e as Error).message !== "aborted"
-    ) {
-      failure = new XapiError("VDI_IO_ERROR", [e instanceof Error ? e.message : String(e)]);
-    }
+    failure =
+      e instanceof XapiError
+        ? e
+        : new XapiError("VDI_IO_ERROR", [e instanceof Error ? e.message : String(e)]);
   } finally {
     await out.close();
+    await drainRequest(req, input);
   }
   refreshVdiUsage(engine, ref);
   if (failure !== undefined) {

@@ -6,6 +6,7 @@
  * before the headers, a cut connection after them, and in both cases a failed task, the only reliable error channel.
  */
 import type * as http from "node:http";
+import { PassThrough } from "node:stream";
 import type { DevpoolEngine } from "../engine";
 import { XapiError } from "../errors";
 import { authenticate } from "../api/session";
@@ -156,4 +157,38 @@ export function sendOkHeaders(t: Transfer, contentType: string, extra: Record<st
     ...extra,
   });
   t.res.flushHeaders();
+}
+
+/**
+ * The request body as a stream that a consumer may abandon without destroying the request (an async iterator over
+ * the request itself would destroy the socket when the consumer stops early, and the client would see EPIPE
+ * instead of reading the task). A connection closed by the client ends the body: the xen-api client closes its
+ * socket once an unknown-length body is written (xapi-protocol.md §C.7).
+ */
+export function requestBody(req: http.IncomingMessage, counter: { bytes: number }): PassThrough {
+  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  req.on("data", (chunk: Buffer) => {
+    counter.bytes += chunk.length;
+  });
+  const end = () => {
+    if (!body.writableEnded && !body.destroyed) body.end();
+  };
+  req.on("error", end);
+  req.on("aborted", end);
+  req.on("close", end);
+  req.pipe(body);
+  return body;
+}
+
+/** Reads and drops the rest of the request, so the client finishes sending before the connection closes. */
+export async function drainRequest(req: http.IncomingMessage, body: PassThrough): Promise<void> {
+  req.unpipe(body);
+  body.destroy();
+  if (req.readableEnded || req.destroyed) return;
+  await new Promise<void>((resolve) => {
+    req.on("end", resolve);
+    req.on("close", resolve);
+    req.on("error", () => resolve());
+    req.resume();
+  });
 }

@@ -108,6 +108,16 @@ export class Tasks {
     this.internal.delete(ref);
   }
 
+  /** Removes a task at once, pending or not (an HTTP probe's task that never did anything). */
+  discard(ref: string): void {
+    if (!this.exists(ref)) return;
+    this.cancelRequests.delete(ref);
+    this.destroyWhenDone.delete(ref);
+    this.finishedAt.delete(ref);
+    this.internal.delete(ref);
+    this.store.remove("task", ref);
+  }
+
   /** Destroys devpool's own tasks finished more than `maxAgeMs` ago (xapi's task GC does the same). */
   gc(maxAgeMs: number): void {
     const limit = Date.now() - maxAgeMs;

@@ -1,0 +1,192 @@
+/**
+ * `PUT /import` (import.ml handler; xapi-protocol.md §C.3): reads an XVA (plain, gzip or zstd), verifies every
+ * chunk with the project's XVA library, and creates the VM (a template if it was one) with its disks and guest
+ * metrics in `sr_id` / `sr_uuid` / the pool's default SR.
+ *
+ * - The 200 headers go out before the body is read: the `xen-api` client's unknown-length PUT (a 1 PiB
+ *   Content-Length, then the socket closed once the body is written) and packer's Go client depend on it.
+ *   A closed connection therefore ends the body; the archive itself says whether it was complete.
+ * - The preliminary empty PUT the `xen-api` client sends without `task_id` (its redirect probe) leaves nothing.
+ * - `Transfer-Encoding: chunked` is refused (403, IMPORT_ERROR_CANNOT_HANDLE_CHUNKED), an ISO SR too (400).
+ * - The task result is the new VM refs as an XML-RPC array (`API.rpc_of_ref_VM_set`). Any failure (corrupt or
+ *   truncated archive, bad checksum, newer xapi version, an injected fault) removes every object the import created
+ *   and fails the task with xapi's error code.
+ */
+import type * as http from "node:http";
+import { XvaChecksumError, XvaFormatError, parseXva } from "../../providers/xva";
+import type { DevpoolEngine } from "../engine";
+import { XapiError } from "../errors";
+import { NULL_REF } from "../model/types";
+import { encodeValue } from "../rpc/xmlrpc";
+import { W } from "../rpc/wire";
+import { XAPI_MAJOR, XAPI_MINOR } from "../seed/seed";
+import { type DiskWriter, isZero } from "../storage/disks";
+import { refreshVdiUsage } from "../api/objects";
+import { completeImportedVms, createImportedObjects, type ImportPlan, rollback } from "./import-objects";
+import {
+  beginTransfer,
+  drainRequest,
+  failTask,
+  requestBody,
+  sendHtmlError,
+  sendOkHeaders,
+  serverErrorText,
+  type Transfer,
+} from "./transfer";
+
+class HttpRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly error: XapiError,
+  ) {
+    super(error.message);
+    this.name = "HttpRefusal";
+  }
+}
+
+/** xapi's error for what went wrong (import.ml maps its exceptions to IMPORT_ERROR_* codes). */
+export function importError(e: unknown): XapiError {
+  if (e instanceof XapiError) return e;
+  if (e instanceof XvaChecksumError) return new XapiError("IMPORT_ERROR", [e.message]);
+  if (e instanceof XvaFormatError) {
+    switch (e.code) {
+      case "TRUNCATED":
+        return new XapiError("IMPORT_ERROR_PREMATURE_EOF", []);
+      case "UNSUPPORTED_VERSION":
+        return new XapiError("IMPORT_INCOMPATIBLE_VERSION", []);
+      case "NOT_XVA":
+        return e.entry !== undefined && e.entry !== "ova.xml"
+          ? new XapiError("IMPORT_ERROR_UNEXPECTED_FILE", ["ova.xml", e.entry])
+          : new XapiError("IMPORT_ERROR", [e.message]);
+      default:
+        return new XapiError("IMPORT_ERROR", [e.message]);
+    }
+  }
+  return new XapiError("IMPORT_ERROR", [e instanceof Error ? e.message : String(e)]);
+}
+
+function targetSr(t: Transfer): string {
+  const { store } = t.engine;
+  const id = t.param("sr_id");
+  const uuid = t.param("sr_uuid");
+  let sr: string | undefined;
+  if (id !== undefined && id !== NULL_REF) {
+    if (!store.has("SR", id))
+      throw new HttpRefusal(404, "Not Found", new XapiError("HANDLE_INVALID", ["SR", id]));
+    sr = id;
+  } else if (uuid !== undefined) {
+    sr = store.refByUuid("SR", uuid);
+    if (sr === undefined)
+      throw new HttpRefusal(404, "Not Found", new XapiError("UUID_INVALID", ["SR", uuid]));
+  } else {
+    sr = store.get("pool", t.engine.poolRef())?.default_SR as string | undefined;
+    if (sr === undefined || !store.has("SR", sr)) {
+      throw new HttpRefusal(500, "Internal Error", new XapiError("DEFAULT_SR_NOT_FOUND", [sr ?? NULL_REF]));
+    }
+  }
+  if (store.require("SR", sr).content_type === "iso") {
+    throw new HttpRefusal(400, "Bad Request", new XapiError("SR_OPERATION_NOT_SUPPORTED", [sr]));
+  }
+  return sr;
+}
+
+export async function importVm(
+  engine: DevpoolEngine,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+): Promise<void> {
+  if (url.pathname !== "/import" && !url.pathname.startsWith("/import/")) {
+    sendHtmlError(res, 404, "Not Found", `no handler for PUT ${url.pathname}`);
+    return;
+  }
+  const t = beginTransfer(engine, req, res, url, "VM import");
+  if (t === undefined) return;
+  const clientTask = t.param("task_id") !== undefined;
+  let sr: string;
+  try {
+    if (req.headers["transfer-encoding"] !== undefined) {
+      throw new HttpRefusal(403, "Forbidden", new XapiError("IMPORT_ERROR_CANNOT_HANDLE_CHUNKED", []));
+    }
+    sr = targetSr(t);
+  } catch (e) {
+    const r = e instanceof HttpRefusal ? e : new HttpRefusal(500, "Internal Error", importError(e));
+    failTask(t, r.error);
+    sendHtmlError(res, r.status, r.reason, serverErrorText(r.error));
+    t.finish();
+    return;
+  }
+  sendOkHeaders(t, "application/octet-stream");
+
+  const counter = { bytes: 0 };
+  const input = requestBody(req, counter);
+  const restore = t.param("restore") === "true";
+  let plan: ImportPlan | undefined;
+  let writer: DiskWriter | undefined;
+  let writing: { ref: string } | undefined;
+  let totalBytes = 0;
+  let doneBytes = 0;
+  try {
+    for await (const ev of parseXva(input)) {
+      if (engine.tasks.cancelRequested(t.task)) throw new XapiError("TASK_CANCELLED", [t.task]);
+      switch (ev.type) {
+        case "header": {
+          const v = ev.header.version;
+          if (v.xapi_major > XAPI_MAJOR || (v.xapi_major === XAPI_MAJOR && v.xapi_minor > XAPI_MINOR)) {
+            throw new XapiError("IMPORT_INCOMPATIBLE_VERSION", []);
+          }
+          const injected = engine.faults.takeImportFailure();
+          if (injected !== undefined) throw injected;
+          plan = createImportedObjects(engine, ev.header, sr, t.task, restore);
+          totalBytes = ev.disks.reduce((n, d) => n + d.virtualSize, 0);
+          break;
+        }
+        case "disk-start": {
+          const target = plan?.disks.get(ev.disk.id);
+          if (target === undefined) throw new XapiError("IMPORT_ERROR_FAILED_TO_FIND_OBJECT", [ev.disk.id]);
+          writer = await engine.disks.openWriter(target.uuid);
+          writing = target;
+          break;
+        }
+        case "chunk":
+          if (!isZero(ev.data)) await writer?.write(ev.offset, ev.data);
+          if (totalBytes > 0)
+            engine.tasks.setProgress(t.task, Math.min(0.99, (doneBytes + ev.offset) / totalBytes));
+          break;
+        case "disk-end":
+          await writer?.close();
+          writer = undefined;
+          if (writing !== undefined) refreshVdiUsage(engine, writing.ref);
+          doneBytes += ev.disk.virtualSize;
+          break;
+        case "end":
+          break;
+      }
+    }
+    if (plan === undefined) throw new XapiError("IMPORT_ERROR_PREMATURE_EOF", []);
+    completeImportedVms(engine, plan, t.task);
+    const taskRec = engine.store.require("task", t.task);
+    engine.store.update("task", t.task, {
+      other_config: { ...(taskRec.other_config as Record<string, string>), object_creation: "complete" },
+    });
+    engine.tasks.succeed(t.task, encodeValue(W.array(plan.vms.map(W.str))));
+  } catch (e) {
+    await writer?.close().catch(() => undefined);
+    if (plan !== undefined) rollback(engine, plan.created);
+    if (counter.bytes === 0 && !clientTask) {
+      // The xen-api client's redirect probe: an empty PUT without task_id. Nothing happened; leave nothing.
+      engine.tasks.discard(t.task);
+    } else {
+      const err = importError(e);
+      if (err.code === "TASK_CANCELLED") engine.tasks.cancelled(t.task);
+      else failTask(t, err);
+    }
+  } finally {
+    // Read what the client still sends before closing: closing first would make it fail with EPIPE instead of
+    // reading the task, which is where the error is reported.
+    await drainRequest(req, input);
+    res.end();
+    t.finish();
+  }
+}
