@@ -58,7 +58,7 @@ const index = new CatalogueIndex(
 const ciAccess = cfg.s3.aws ? new CiAccess("ci", { bucket: bucket.bucket }) : undefined;
 
 export const bucketName = bucket.bucket;
-export const ciUser = ciAccess?.user.name;
+export const ciUser = ciAccess ? ciAccess.user.name : "none (s3.aws is false)";
 export const indexKey = index.key;
 /** What is built: one row per template (the table `npm start` prints). */
 export const built = templates.map(({ t, g }) => ({

@@ -160,7 +160,13 @@ async function main(): Promise<void> {
       },
     );
   }
-  await run("pulumi", ["up", "--yes", "--config-file", configFile, "--non-interactive"], env);
+  const up = await run("pulumi", ["up", "--yes", "--config-file", configFile, "--non-interactive"], env);
+  const changed =
+    /^\s+[-+~]?\s*\d+ (to )?(create|created|update|updated|replace|replaced|delete|deleted)/m.test(up);
+  if (!changed)
+    console.log(
+      "\n[dev] nothing changed: every template is up to date (inputs unchanged, pool and S3 as recorded)",
+    );
   const outputs = JSON.parse(
     await run("pulumi", ["stack", "output", "--json"], env, { quiet: true }),
   ) as Record<string, unknown>;
