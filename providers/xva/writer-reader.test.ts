@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
+import { Readable } from "node:stream";
 import { zstdDecompressSync } from "node:zlib";
 import { expectedChunkIndices } from "./chunks";
 import { type XvaCompression } from "./compression";
@@ -197,6 +198,71 @@ describe("xva writer → reader", () => {
     // Not reading further: backpressure must stop the writer after a few chunks, long before 64.
     expect(pulled).to.be.within(1, 8);
     stream.destroy();
+  });
+});
+
+describe("xva stream lifecycle", () => {
+  it("releases the input when the consumer stops early, even if the input would stall", async () => {
+    const exp = vmExport({ disks: [sparseDisk(3 * MiB, [{ offset: 0, bytes: Buffer.from("x") }])] });
+    const archive = await collect(createXvaWriter({ ova: exp.ova, disks: exp.disks }));
+    // Serves the first 100 KiB, then never ends.
+    const input = new Readable({
+      read() {
+        if (!this.readableEnded && !stalled) {
+          stalled = true;
+          this.push(archive.subarray(0, 100 * 1024));
+        }
+      },
+    });
+    let stalled = false;
+    for await (const ev of parseXva(input)) {
+      if (ev.type === "header") break;
+    }
+    expect(input.destroyed).to.equal(true);
+  });
+
+  it("stops reading the disk sources when the output stream is destroyed", async () => {
+    let closed = false;
+    let pulled = 0;
+    const source = extentsDiskSource(64 * MiB, function* () {
+      try {
+        for (let i = 0; i < 64; i++) {
+          pulled += 1;
+          yield { offset: i * MiB, data: Buffer.alloc(MiB, 1) };
+        }
+      } finally {
+        closed = true;
+      }
+    });
+    const exp = vmExport({ disks: [source] });
+    const out = createXvaWriter({ ova: exp.ova, disks: exp.disks });
+    // Read until the source is open (a generator that never started has nothing to close), then give up.
+    await new Promise<void>((resolve) =>
+      out.on("data", () => {
+        if (pulled > 2) {
+          out.pause();
+          resolve();
+        }
+      }),
+    );
+    out.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closed).to.equal(true);
+    expect(pulled).to.be.lessThan(64);
+  });
+
+  it("fails the output stream with the source's error", async () => {
+    const source = extentsDiskSource(4 * MiB, async function* () {
+      yield { offset: 0, data: Buffer.alloc(MiB, 1) };
+      await Promise.resolve();
+      throw new Error("disk read failed: EIO");
+    });
+    const exp = vmExport({ disks: [source] });
+    const err = await collect(createXvaWriter({ ova: exp.ova, disks: exp.disks, compression: "gzip" })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as Error).message).to.equal("disk read failed: EIO");
   });
 });
 
