@@ -132,12 +132,33 @@ function roundUpBlock(n: number): number {
   return Math.ceil(n / TAR_BLOCK_BYTES) * TAR_BLOCK_BYTES;
 }
 
-/** Maps errors of the tar and compression layers to {@link XvaFormatError}; ours pass through. */
+/** Error codes of an input that stopped mid-way (connection reset or closed, timeouts): the archive is cut short. */
+const INPUT_CUT_CODES = new Set([
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ERR_STREAM_PREMATURE_CLOSE",
+  "UND_ERR_SOCKET",
+  "UND_ERR_ABORTED",
+]);
+
+/** Maps errors of the input, tar and compression layers to {@link XvaFormatError}; ours pass through. */
 function mapLayerError(err: unknown, compression: XvaCompression, entry?: string): Error {
   if (err instanceof XvaFormatError || err instanceof XvaChecksumError) return err;
   const e = toError(err);
   const code = (e as { code?: unknown }).code;
   const opts = entry === undefined ? { cause: e } : { cause: e, entry };
+  if (
+    (typeof code === "string" && INPUT_CUT_CODES.has(code)) ||
+    /aborted|premature close|socket hang up/i.test(e.message)
+  ) {
+    return new XvaFormatError(
+      "TRUNCATED",
+      `the input failed before the end of the archive (${e.message}); the transfer was cut short: export again`,
+      opts,
+    );
+  }
   if (/unexpected end/i.test(e.message) || code === "Z_BUF_ERROR") {
     return new XvaFormatError(
       "TRUNCATED",

@@ -334,6 +334,25 @@ describe("xva reader failures", () => {
     });
   }
 
+  it("reports an input that fails mid-way (connection reset) as TRUNCATED, keeping the cause", async () => {
+    const archive = await archiveOf([data]);
+    const input = Readable.from(
+      (function* () {
+        yield archive.subarray(0, 600_000);
+        throw Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+      })(),
+    );
+    let err: unknown;
+    try {
+      for await (const ev of parseXva(input)) void ev;
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(XvaFormatError);
+    expect((err as XvaFormatError).code).to.equal("TRUNCATED");
+    expect(((err as XvaFormatError).cause as Error).message).to.equal("read ECONNRESET");
+  });
+
   it("fails with NOT_XVA on an empty stream and on bytes that are not a tar", async () => {
     expect(((await failure(Buffer.alloc(0))) as XvaFormatError).code).to.equal("NOT_XVA");
     const junk = Buffer.alloc(4096, 0x5a);
