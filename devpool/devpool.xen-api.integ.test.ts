@@ -360,6 +360,7 @@ describe("devpool with the xen-api client", function () {
       });
       clients.push(lax);
       await lax.connect();
+      await lax.objectsFetched; // let its initial fetch finish before the pool stops
       expect(lax.status).to.equal("connected");
       // a client that trusts the certificate verifies it fully (hostname 127.0.0.1 is in its SAN)
       const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "system.listMethods", params: [] });

@@ -54,6 +54,16 @@ describe("devpool storage/disks", () => {
     expect(disks.allocated(B)).to.be.lessThan(8 * BLOCK_BYTES);
   });
 
+  it("skips zeros over never-written blocks but writes them over data", async () => {
+    disks.create(A, 4 * BLOCK_BYTES);
+    await disks.write(A, 0, Buffer.alloc(3 * BLOCK_BYTES));
+    expect(disks.map(A).blocks()).to.deep.equal([]);
+    await disks.write(A, BLOCK_BYTES + 10, Buffer.from([7]));
+    await disks.write(A, BLOCK_BYTES, Buffer.alloc(BLOCK_BYTES));
+    expect(disks.map(A).blocks()).to.deep.equal([1]);
+    expect(isZero(fs.readFileSync(disks.path(A)))).to.equal(true);
+  });
+
   it("rebuilds a missing map by scanning for non-zero blocks", () => {
     disks.create(A, 8 * BLOCK_BYTES);
     const fd = fs.openSync(disks.path(A), "r+");

@@ -188,12 +188,22 @@ export class DiskStore {
     let closed = false;
     return {
       write: async (offset, data) => {
-        let done = 0;
-        while (done < data.length) {
-          const { bytesWritten } = await fh.write(data, done, data.length - done, offset + done);
-          done += bytesWritten;
+        // Zeros over a never-written block are already there (it reads as zeros): skipping them keeps a raw
+        // upload of a sparse image sparse, as vhd-tool does when it writes into a fresh VHD.
+        for (let pos = 0; pos < data.length;) {
+          const block = Math.floor((offset + pos) / BLOCK_BYTES);
+          const end = Math.min(data.length, (block + 1) * BLOCK_BYTES - offset);
+          const piece = data.subarray(pos, end);
+          if (map.has(block) || !isZero(piece)) {
+            let done = 0;
+            while (done < piece.length) {
+              const { bytesWritten } = await fh.write(piece, done, piece.length - done, offset + pos + done);
+              done += bytesWritten;
+            }
+            map.set(block);
+          }
+          pos = end;
         }
-        map.mark(offset, data.length);
       },
       close: async () => {
         if (closed) return;
@@ -204,7 +214,7 @@ export class DiskStore {
     };
   }
 
-  /** Writes `data` at `offset` and records the blocks as allocated. */
+  /** Writes `data` at `offset` and records the blocks as allocated (zeros over unallocated blocks are skipped). */
   async write(uuid: string, offset: number, data: Buffer): Promise<void> {
     const w = await this.openWriter(uuid);
     try {
