@@ -55,6 +55,9 @@ export interface ArtifactOutputs extends ArtifactInputs {
   /** OS as the XVA's own ova.xml (VM_guest_metrics) reports it. */
   readonly xvaOs: string;
   readonly chunksVerified: number;
+  /** Set by refresh when the object or its manifest is missing or altered: the next `up` exports it again and
+   * removes what is left of this one (its manifest), so nothing is orphaned. */
+  readonly missing?: boolean;
 }
 
 /** The manifest written beside each XVA. */
@@ -114,6 +117,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
     const replaces = (["templateUuid", "templateName", "os", "version"] as const).filter(
       (k) => olds[k] !== news[k],
     );
+    if (olds.missing === true) replaces.push("key" as never);
     if (olds.store.bucket !== news.store.bucket || olds.store.endpoint !== news.store.endpoint)
       replaces.push("store" as never);
     const changed =
@@ -210,7 +214,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
         console.log(
           `${PREFIX}: s3://${props.store.bucket}/${props.key} was altered (size or ETag differs): it will be exported again`,
         );
-        return {};
+        return { id, props: { ...props, missing: true } };
       }
       await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.manifestKey }));
       return { id, props };
@@ -219,7 +223,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
         console.log(
           `${PREFIX}: s3://${props.store.bucket}/${props.key} or its manifest is missing: it will be exported again`,
         );
-        return {};
+        return { id, props: { ...props, missing: true } };
       }
       throw new S3StoreError(
         `${PREFIX}: read s3://${props.store.bucket}/${props.key}: ${s3ErrorCode(e) ?? String(e)}`,

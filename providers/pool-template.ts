@@ -69,7 +69,7 @@ export class PoolTemplateProvider implements pulumi.dynamic.ResourceProvider<
     return this.password;
   }
 
-  check(
+  async check(
     _olds: PoolTemplateInputs,
     news: PoolTemplateInputs,
   ): Promise<pulumi.dynamic.CheckResult<PoolTemplateInputs>> {
@@ -88,8 +88,31 @@ export class PoolTemplateProvider implements pulumi.dynamic.ResourceProvider<
       (typeof news.pool?.url !== "string" || typeof news.pool.username !== "string")
     ) {
       failures.push({ property: "pool", reason: "expected {url, username, insecureSkipVerify}" });
+    } else if (!isUnknown(news.pool)) {
+      // Preview runs check with the current config: wrong credentials or an untrusted certificate fail here,
+      // not halfway through an update. One login per pool and provider process.
+      const problem = await this.loginProblem(news.pool);
+      if (problem !== undefined) failures.push({ property: "pool", reason: problem });
     }
-    return Promise.resolve({ inputs: news, failures });
+    return { inputs: news, failures };
+  }
+
+  private readonly logins = new Map<string, Promise<string | undefined>>();
+
+  private loginProblem(pool: PoolTarget): Promise<string | undefined> {
+    const key = JSON.stringify(pool);
+    let p = this.logins.get(key);
+    if (p === undefined) {
+      p =
+        this.password === undefined
+          ? Promise.resolve("no pool password: set it with 'pulumi config set --secret poolPassword'")
+          : withXapi(pool, this.password, () => Promise.resolve()).then(
+              () => undefined,
+              (e: unknown) => (e instanceof PoolConnectionError ? e.message : undefined),
+            );
+      this.logins.set(key, p);
+    }
+    return p;
   }
 
   diff(_id: string, olds: PoolTemplateOutputs, news: PoolTemplateInputs): Promise<pulumi.dynamic.DiffResult> {
