@@ -5,8 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { type Devpool, startDevpool } from "../devpool";
 import { osFromGuestMetrics } from "../providers/os-detect";
-import { withXapi, type PoolTarget } from "../providers/xapi/client";
-import { findByBuildId } from "../providers/xapi/templates";
+import { templatesByBuildId } from "./testing/devpool-template";
 import { runFile } from "./testing/exec";
 import { PACKER_DIR, REPO_ROOT } from "./testing/paths";
 
@@ -22,7 +21,6 @@ describe("packer/local/pack-and-import.ts into devpool (integ)", function () {
   let dir: string;
   let pool: Devpool;
   let caFile: string;
-  let target: PoolTarget;
   const password = randomBytes(12).toString("hex");
   const disk = (): string => path.join(dir, "disk.raw");
   const osRelease = (): string => path.join(dir, "rootfs/etc/os-release");
@@ -37,12 +35,6 @@ describe("packer/local/pack-and-import.ts into devpool (integ)", function () {
     pool = await startDevpool({ dataDir: path.join(dir, "pool"), username: "root", password, tls: true });
     caFile = path.join(dir, "ca.pem");
     fs.writeFileSync(caFile, pool.certificate ?? "");
-    target = {
-      url: pool.url,
-      username: "root",
-      caCertificate: pool.certificate ?? "",
-      insecureSkipVerify: false,
-    };
     fs.mkdirSync(path.join(dir, "rootfs/etc"), { recursive: true });
     fs.mkdirSync(path.join(dir, "rootfs/boot"), { recursive: true });
     fs.writeFileSync(
@@ -99,8 +91,9 @@ describe("packer/local/pack-and-import.ts into devpool (integ)", function () {
     expect(r.stderr).to.include("guest metrics: debian 12");
     expect(r.stderr).to.not.include(password);
 
-    const facts = await withXapi(target, password, (x) => findByBuildId(x, "pack-1"));
-    expect(facts, "found by its build-id tag").to.not.equal(undefined);
+    const found = templatesByBuildId(pool, "pack-1");
+    expect(found, "found by its build-id tag").to.have.length(1);
+    const facts = found[0];
     expect(facts!.nameLabel).to.equal("debian-12-local-pack-1");
     expect(facts!.isTemplate).to.equal(true);
     expect(facts!.powerState).to.equal("Halted");
@@ -137,10 +130,7 @@ describe("packer/local/pack-and-import.ts into devpool (integ)", function () {
     const r = await packAndImport("pack-1");
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/already on the pool, not imported again/);
-    const all = await withXapi(target, password, (x) =>
-      x.read<Record<string, { tags: string[] }>>("VM.get_all_records"),
-    );
-    expect(Object.values(all).filter((v) => v.tags.includes("build-id:pack-1"))).to.have.length(1);
+    expect(templatesByBuildId(pool, "pack-1")).to.have.length(1);
   });
 
   it("says which pool variables are missing", async () => {
