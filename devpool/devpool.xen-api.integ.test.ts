@@ -156,6 +156,23 @@ describe("devpool with the xen-api client", function () {
     expect(await res.task).to.equal("");
   });
 
+  it("refuses to export a running VM: HTTP 500 and the task fails with VM_BAD_POWER_STATE", async () => {
+    const xapi = await connect();
+    const running = await makeDiskVm(pool.engine, TEST_USER, TEST_PASSWORD, "running", 4 * 1024 * 1024);
+    await xapi.call("VM.start", running.vm, false, false);
+    const task = await xapi.createTask("export of a running VM");
+    const err = await rejection(xapi.getResource("/export/", { query: { ref: running.vm }, task }));
+    expect(err.message).to.match(/unexpected 500/);
+    const taskErr = await rejection(xapi.watchTask(task));
+    expect([taskErr.code, ...taskErr.params]).to.deep.equal([
+      "VM_BAD_POWER_STATE",
+      running.vm,
+      "halted, suspended",
+      "running",
+    ]);
+    await xapi.call("VM.hard_shutdown", running.vm);
+  });
+
   async function exportBytes(vm: string, compression = "false"): Promise<Buffer> {
     const xapi = clients[0] ?? (await connect());
     const res = await xapi.getResource("/export/", { query: { ref: vm, use_compression: compression } });
