@@ -237,7 +237,11 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
     const after = await built();
     expect(after["tmpl-a"]?.poolUuid, "same template, no rebuild").to.equal(before["tmpl-a"]?.poolUuid);
-    expect(await keys()).to.include(after["tmpl-a"]?.s3Key);
+    const stored = await keys();
+    expect(stored).to.include(after["tmpl-a"]?.s3Key);
+    expect(stored, "the old manifest went with the old artifact").to.not.include(
+      before["tmpl-a"]?.s3Key.replace(/\.xva$/, ".manifest.json"),
+    );
   });
 
   it("an export cut mid-stream fails the update cleanly, and the next up succeeds", async () => {
@@ -248,24 +252,32 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
       await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
     ).Body!.transformToString();
     pool.setFaults({ cutExportAfterBytes: 3 * 1024 * 1024 });
-    const failed = await pulumi(withConfig(["up", "--yes", "--skip-preview"]), { ok: false });
+    let failed: RunResult;
+    try {
+      failed = await pulumi(withConfig(["up", "--yes", "--skip-preview"]), { ok: false });
+    } finally {
+      pool.setFaults({});
+    }
     expect(failed.code).to.not.equal(0);
     expect(failed.stdout + failed.stderr).to.match(
       /artifact: .*(aborted|failed).*tmpl-a|tmpl-a.*(aborted|failed)/s,
     );
     await noIncompleteUploads();
     const stored = await keys();
+    // Only the manifest of the artifact refresh marked missing may remain (its replacement failed).
+    const recordedManifest = before["tmpl-a"]?.s3Key.replace(/\.xva$/, ".manifest.json");
     expect(
-      stored.filter((k) => k.includes("tmpl-a")),
+      stored.filter((k) => k.includes("tmpl-a") && k !== recordedManifest),
       "no half-published artifact or manifest",
     ).to.deep.equal([]);
     const index1 = await (
       await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
     ).Body!.transformToString();
     expect(index1, "the index was not touched").to.equal(index0);
-    pool.setFaults({});
     await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
-    expect(await keys()).to.include((await built())["tmpl-a"]?.s3Key);
+    const healed = await keys();
+    expect(healed).to.include((await built())["tmpl-a"]?.s3Key);
+    expect(healed).to.not.include(recordedManifest);
   });
 
   it("a provider release (serialized code differs) rebuilds and replaces nothing", async () => {
@@ -301,12 +313,12 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     expect(text).to.match(/pool\.url: expected a URL/);
   });
 
-  it("wrong pool credentials fail with the setting to fix", async () => {
+  it("wrong pool credentials fail in preview, naming the setting to fix", async () => {
     await pulumi(withConfig(["config", "set", "--secret", "poolPassword"]), { input: "definitely-wrong" });
     try {
-      const r = await pulumi(withConfig(["refresh", "--yes"]), { ok: false });
+      const r = await pulumi(withConfig(["preview"]), { ok: false });
       expect(r.code).to.not.equal(0);
-      expect(r.stdout + r.stderr).to.match(/SESSION_AUTHENTICATION_FAILED.*poolPassword/s);
+      expect(r.stdout + r.stderr).to.match(/pool.*SESSION_AUTHENTICATION_FAILED.*poolPassword/s);
     } finally {
       await pulumi(withConfig(["config", "set", "--secret", "poolPassword"]), {
         input: secrets.poolPassword,
