@@ -27,12 +27,14 @@ specs=("$@")
 [ ${#specs[@]} -gt 0 ] || specs=('providers/**/*.test.ts' 'devpool/**/*.test.ts' 'tests/**/*.test.ts' 'packer/**/*.test.ts')
 log=$(mktemp)
 set +e
-mocha --config .mocharc.json "${specs[@]}" 2>&1 | tee "$log"
+mocha --config .mocharc.json --no-colors "${specs[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
-passed=$(sed -nE 's/^ *([0-9]+) passing.*/\1/p' "$log" | tail -1)
-failed=$(sed -nE 's/^ *([0-9]+) failing.*/\1/p' "$log" | tail -1)
-pending=$(sed -nE 's/^ *([0-9]+) pending.*/\1/p' "$log" | tail -1)
+# ANSI colour codes stripped first, in case a terminal setting forces them.
+plain() { sed -E 's/\x1b\[[0-9;]*m//g' "$log"; }
+passed=$(plain | sed -nE 's/^ *([0-9]+) passing.*/\1/p' | tail -1)
+failed=$(plain | sed -nE 's/^ *([0-9]+) failing.*/\1/p' | tail -1)
+pending=$(plain | sed -nE 's/^ *([0-9]+) pending.*/\1/p' | tail -1)
 rm -f "$log"
 section "done"
 echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${pending:-0} skipped"
