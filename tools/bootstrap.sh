@@ -121,14 +121,20 @@ if needs packer "$PACKER_VERSION" "$BIN/packer"; then
   stamp packer "$PACKER_VERSION"
 fi
 
-# ---- shellcheck (Debian package) -----------------------------------------------------------------------
-if ! command -v shellcheck >/dev/null; then
-  step="shellcheck"
+# ---- Debian packages: shellcheck, and what the local build path and its tests use -------------------------
+# (debootstrap, sfdisk, mkfs.ext4 -d, debconf-set-selections for the preseed check, openssl for password hashes)
+DEBIAN_PACKAGES=(shellcheck debootstrap fdisk e2fsprogs debconf-utils openssl debian-archive-keyring util-linux)
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step="debian packages"
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing shellcheck from Debian's packages ..."
-    apt-get install -y -qq shellcheck >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
+    log "installing Debian packages: ${missing[*]} ..."
+    apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
   else
-    log "shellcheck is missing: install it with 'sudo apt-get install shellcheck' (Debian/Ubuntu), then re-run"
+    log "missing Debian packages: ${missing[*]}: install them with 'sudo apt-get install ${missing[*]}', then re-run"
     exit 1
   fi
 fi
