@@ -1,8 +1,8 @@
 import { expect } from "chai";
+import { run } from "../tests/support/tools";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runFile } from "./testing/exec";
 import { PACKER_DIR } from "./testing/paths";
 
 // packer/local/apt-mirror.sh reads the Debian mirrors from an apt configuration (APT_ETC points it at a
@@ -17,7 +17,7 @@ describe("packer/local/apt-mirror.sh (the local build's mirror comes from the ap
   afterEach(() => fs.rmSync(etc, { recursive: true, force: true }));
 
   const mirrors = (env: Record<string, string> = {}) =>
-    runFile("/bin/bash", [path.join(PACKER_DIR, "local/apt-mirror.sh")], {
+    run("/bin/bash", [path.join(PACKER_DIR, "local/apt-mirror.sh")], {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", APT_ETC: etc, ...env },
     });
 

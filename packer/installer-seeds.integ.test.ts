@@ -1,12 +1,11 @@
 import { expect } from "chai";
+import { run, requireTool } from "../tests/support/tools";
 import * as yaml from "js-yaml";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { autoinstallProblems } from "./testing/autoinstall";
-import { runFile } from "./testing/exec";
 import { PACKER_DIR } from "./testing/paths";
-import { requireSystemTool } from "./testing/system-tools";
 
 // The installer seeds served by Packer's HTTP server: the Debian preseed (debconf syntax) and the Ubuntu
 // autoinstall user-data (YAML in the shape subiquity expects), raw and as packer/render-seed.sh renders them.
@@ -17,7 +16,7 @@ const USER = "xcpng-build";
 async function render(osName: string): Promise<{ dir: string; dispose: () => void }> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "xcpng-seed-"));
   const dir = path.join(tmp, "http");
-  const r = await runFile(
+  const r = await run(
     "/bin/bash",
     [path.join(PACKER_DIR, "render-seed.sh"), path.join(PACKER_DIR, osName, "http"), dir],
     { env: { ...process.env, BUILD_PASSWORD: PASSWORD, BUILD_USERNAME: USER } },
@@ -29,14 +28,14 @@ async function render(osName: string): Promise<{ dir: string; dispose: () => voi
 /** True when the SHA-512 crypt hash is the hash of the password (openssl recomputes it with the same salt). */
 async function hashMatches(hash: string, password: string): Promise<boolean> {
   const salt = hash.split("$")[2] ?? "";
-  const r = await runFile(requireSystemTool("openssl"), ["passwd", "-6", "-salt", salt, "-stdin"], {
+  const r = await run(requireTool("openssl"), ["passwd", "-6", "-salt", salt, "-stdin"], {
     input: password,
   });
   return r.code === 0 && r.stdout.trim() === hash;
 }
 
 async function checkonly(file: string): Promise<{ code: number; out: string }> {
-  const r = await runFile(requireSystemTool("debconf-set-selections"), ["--checkonly", file]);
+  const r = await run(requireTool("debconf-set-selections"), ["--checkonly", file]);
   return { code: r.code, out: r.stdout + r.stderr };
 }
 
@@ -146,7 +145,7 @@ describe("installer seeds (integ)", function () {
     try {
       const env = { ...process.env };
       delete env.BUILD_PASSWORD;
-      const r = await runFile(
+      const r = await run(
         "/bin/bash",
         [path.join(PACKER_DIR, "render-seed.sh"), path.join(PACKER_DIR, "debian/http"), path.join(tmp, "o")],
         { env },

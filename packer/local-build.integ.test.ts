@@ -1,13 +1,12 @@
 import { expect } from "chai";
+import { run, requireTool, requireRoot } from "../tests/support/tools";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type Devpool, startDevpool } from "../devpool";
 import { osFromGuestMetrics } from "../providers/os-detect";
 import { type DevpoolTemplate, templatesByBuildId } from "./testing/devpool-template";
-import { runFile } from "./testing/exec";
 import { PACKER_DIR } from "./testing/paths";
-import { requireRoot, requireSystemTool } from "./testing/system-tools";
 
 // The local build path end to end through the real entry point and real Packer (null builder, shell-local):
 // debootstrap (cached), the provisioning scripts in a chroot, the disk image, the XVA imported into devpool
@@ -31,7 +30,7 @@ describe("local build of debian12-local through packer/build.sh (slow)", functio
   const buildId = `local-${Date.now()}`;
 
   const debugfsOn = async (file: string, request: string): Promise<string> => {
-    const r = await runFile(requireSystemTool("debugfs"), ["-R", request, `${file}?offset=${OFFSET}`]);
+    const r = await run(requireTool("debugfs"), ["-R", request, `${file}?offset=${OFFSET}`]);
     expect(r.code, r.stderr).to.equal(0);
     return r.stdout;
   };
@@ -39,7 +38,7 @@ describe("local build of debian12-local through packer/build.sh (slow)", functio
 
   before(async function () {
     requireRoot("the local build");
-    for (const t of ["debootstrap", "sfdisk", "mkfs.ext4", "debugfs", "unshare"]) requireSystemTool(t);
+    for (const t of ["debootstrap", "sfdisk", "mkfs.ext4", "debugfs", "unshare"]) requireTool(t);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "xcpng-local-build-"));
     work = path.join(dir, "work");
     image = path.join(work, "disk.raw");
@@ -47,7 +46,7 @@ describe("local build of debian12-local through packer/build.sh (slow)", functio
     const caFile = path.join(dir, "pool-ca.pem");
     fs.writeFileSync(caFile, pool.certificate ?? "");
     const started = Date.now();
-    const r = await runFile(
+    const r = await run(
       "/bin/bash",
       [path.join(PACKER_DIR, "build.sh"), path.join(PACKER_DIR, "local/debian12-local.pkr.hcl")],
       {
@@ -103,7 +102,7 @@ describe("local build of debian12-local through packer/build.sh (slow)", functio
   });
 
   it("wrote an MBR disk: GRUB's boot sector and core image, one bootable Linux partition at 1 MiB", async () => {
-    const r = await runFile(requireSystemTool("sfdisk"), ["--json", image]);
+    const r = await run(requireTool("sfdisk"), ["--json", image]);
     expect(r.code, r.stderr).to.equal(0);
     const table = (JSON.parse(r.stdout) as { partitiontable: { label: string; partitions: unknown[] } })
       .partitiontable;
@@ -127,9 +126,9 @@ describe("local build of debian12-local through packer/build.sh (slow)", functio
   });
 
   it("the root filesystem is a clean ext4 whose UUID fstab and grub.cfg boot from", async () => {
-    const fsck = await runFile(requireSystemTool("e2fsck"), ["-fn", `${image}?offset=${OFFSET}`]);
+    const fsck = await run(requireTool("e2fsck"), ["-fn", `${image}?offset=${OFFSET}`]);
     expect(fsck.code, fsck.stdout + fsck.stderr).to.equal(0);
-    const dump = await runFile(requireSystemTool("dumpe2fs"), ["-h", `${image}?offset=${OFFSET}`]);
+    const dump = await run(requireTool("dumpe2fs"), ["-h", `${image}?offset=${OFFSET}`]);
     const uuid = /^Filesystem UUID:\s+(\S+)$/m.exec(dump.stdout)?.[1] ?? "";
     expect(uuid).to.match(/^[0-9a-f-]{36}$/);
     expect(await debugfs("cat /etc/fstab")).to.match(new RegExp(`^UUID=${uuid} / ext4 `, "m"));
@@ -192,7 +191,7 @@ describe("local build of debian12-local through packer/build.sh (slow)", functio
   it("a second rootfs with unchanged inputs comes from the cache", async () => {
     const out = path.join(dir, "again");
     const started = Date.now();
-    const r = await runFile("/bin/bash", [path.join(PACKER_DIR, "local/rootfs.sh"), "--out", out], {
+    const r = await run("/bin/bash", [path.join(PACKER_DIR, "local/rootfs.sh"), "--out", out], {
       timeoutMs: 10 * MINUTES,
     });
     const s = Math.round((Date.now() - started) / 1000);

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { run } from "../tests/support/tools";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -6,7 +7,6 @@ import * as path from "node:path";
 import { type Devpool, startDevpool } from "../devpool";
 import { osFromGuestMetrics } from "../providers/os-detect";
 import { templatesByBuildId } from "./testing/devpool-template";
-import { runFile } from "./testing/exec";
 import { PACKER_DIR, REPO_ROOT } from "./testing/paths";
 
 // packer/local/pack-and-import.ts against devpool over TLS (its own CA): the last step of the local build,
@@ -56,7 +56,7 @@ describe("packer/local/pack-and-import.ts into devpool (integ)", function () {
   });
 
   const packAndImport = (buildId: string, env: Record<string, string | undefined> = {}) =>
-    runFile(
+    run(
       TSX,
       [
         path.join(PACKER_DIR, "local/pack-and-import.ts"),

@@ -1,10 +1,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { run, type RunResult } from "../../tests/support/tools";
-import { runFile } from "./exec";
+import { requireRoot, requireTool, run, type RunResult } from "../../tests/support/tools";
 import { PACKER_DIR } from "./paths";
-import { requireRoot, requireSystemTool } from "./system-tools";
 
 /** A Debian 12 root filesystem unpacked for one test file; remove it with `dispose`. */
 export interface TestRootfs {
@@ -22,7 +20,7 @@ const MINUTES = 60_000;
  */
 export async function unpackRootfs(): Promise<TestRootfs> {
   requireRoot("a debootstrap chroot");
-  for (const tool of ["debootstrap", "unshare", "chroot"]) requireSystemTool(tool);
+  for (const tool of ["debootstrap", "unshare", "chroot"]) requireTool(tool);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xcpng-rootfs-"));
   const root = path.join(dir, "rootfs");
   const dispose = (): void => fs.rmSync(dir, { recursive: true, force: true });
@@ -50,7 +48,7 @@ export function runScripts(
 
 /** Runs one command inside the rootfs with plain chroot (no mounts): for read-only checks such as `sshd -T`. */
 export function inChroot(root: string, command: string, args: readonly string[]): Promise<RunResult> {
-  return runFile(requireSystemTool("chroot"), [root, command, ...args], {
+  return run(requireTool("chroot"), [root, command, ...args], {
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8" },
   });
 }

@@ -13,13 +13,31 @@ export class MissingToolError extends Error {
 const SETUP_HINT =
   "Run 'npm run setup' (tools/bootstrap.sh) and run the suite through 'npm test', which puts the toolchain first on PATH.";
 
-const HINTS: Record<string, string> = {
-  shellcheck: "Install it with 'apt-get install shellcheck' (tools/bootstrap.sh does this when run as root).",
+/** Debian packages of the system tools the suite uses (tools/bootstrap.sh installs them when run as root). */
+const PACKAGE_OF: Readonly<Record<string, string>> = {
+  shellcheck: "shellcheck",
+  debootstrap: "debootstrap",
+  sfdisk: "fdisk",
+  "mkfs.ext4": "e2fsprogs",
+  debugfs: "e2fsprogs",
+  e2fsck: "e2fsprogs",
+  dumpe2fs: "e2fsprogs",
+  "debconf-set-selections": "debconf",
+  unshare: "util-linux",
+  chroot: "coreutils",
+  openssl: "openssl",
 };
 
-/** Absolute path of an executable on PATH, or a MissingToolError naming how to install it. */
+/**
+ * Absolute path of an executable (a name looked up in PATH plus the sbin directories, which a non-login root
+ * shell may lack, or an absolute path), or a MissingToolError naming how to install it.
+ */
 export function requireTool(name: string): string {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+  if (path.isAbsolute(name)) {
+    fs.accessSync(name, fs.constants.X_OK);
+    return name;
+  }
+  for (const dir of [...(process.env.PATH ?? "").split(path.delimiter), "/usr/sbin", "/sbin"]) {
     if (!dir) continue;
     const p = path.join(dir, name);
     try {
@@ -29,7 +47,18 @@ export function requireTool(name: string): string {
       // not in this directory
     }
   }
-  throw new MissingToolError(name, HINTS[name] ?? SETUP_HINT);
+  const pkg = PACKAGE_OF[name];
+  throw new MissingToolError(
+    name,
+    pkg ? `Install it with 'apt-get install ${pkg}' (tools/bootstrap.sh does when run as root).` : SETUP_HINT,
+  );
+}
+
+/** A test that needs root (chroot, mount) fails with this when run as another user. */
+export function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new MissingToolError("root", `${what} needs root (chroot and mount); run the suite as root.`);
+  }
 }
 
 export interface RunResult {
