@@ -280,6 +280,34 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     expect(healed).to.not.include(recordedManifest);
   });
 
+  it("a failed Packer build fails the update with its failing step, leaves nothing behind, and the next up succeeds", async () => {
+    const before = await built();
+    fs.writeFileSync(varFileA, `${originalA}# rebuild that fails\n`);
+    pool.setFaults({ failImports: { times: 1 } });
+    let failed: RunResult;
+    try {
+      failed = await pulumi(withConfig(["up", "--yes", "--skip-preview"]), { ok: false });
+    } finally {
+      pool.setFaults({});
+    }
+    expect(failed.code).to.not.equal(0);
+    expect(failed.stdout + failed.stderr).to.match(
+      /packer-build: the build of tmpl-a failed: .*FAILED at step/,
+    );
+    expect(
+      templatesOnPool()
+        .map((t) => t.uuid)
+        .sort(),
+      "no half-built template left",
+    ).to.deep.equal([before["tmpl-a"]?.poolUuid, before["tmpl-b"]?.poolUuid].sort());
+    await noIncompleteUploads();
+    await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
+    const after = await built();
+    expect(after["tmpl-a"]?.poolUuid).to.not.equal(before["tmpl-a"]?.poolUuid);
+    expect(after["tmpl-b"]).to.deep.equal(before["tmpl-b"]);
+    fs.writeFileSync(varFileA, originalA);
+  });
+
   it("a provider release (serialized code differs) rebuilds and replaces nothing", async () => {
     const before = await built();
     const up = await pulumi(withConfig(["up", "--yes", "--skip-preview"]), {
