@@ -214,7 +214,6 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     expect(after["tmpl-a"]?.poolUuid).to.not.equal(before["tmpl-a"]?.poolUuid);
     expect(after["tmpl-b"]).to.deep.equal(before["tmpl-b"]);
     expect(templatesOnPool(), "the replaced template was destroyed").to.have.length(2);
-    fs.writeFileSync(varFileA, originalA);
   });
 
   it("a template deleted on the pool is found by refresh and healed by up", async () => {
@@ -305,7 +304,6 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     const after = await built();
     expect(after["tmpl-a"]?.poolUuid).to.not.equal(before["tmpl-a"]?.poolUuid);
     expect(after["tmpl-b"]).to.deep.equal(before["tmpl-b"]);
-    fs.writeFileSync(varFileA, originalA);
   });
 
   it("a provider release (serialized code differs) rebuilds and replaces nothing", async () => {
