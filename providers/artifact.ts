@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./dynamic/shim";
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { providerCodeChanged } from "./dynamic/provider-code";
+import { isUnknown, providerCodeChanged } from "./dynamic/provider-code";
 import { poolPasswordFrom, s3CredentialsFrom } from "./dynamic/stack-secrets";
 import { createS3Client, type S3Credentials, type S3Location } from "./s3/client";
 import { S3StoreError, isNotFound, s3ErrorCode } from "./s3/errors";
@@ -114,9 +114,10 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
   }
 
   diff(_id: string, olds: ArtifactOutputs, news: ArtifactInputs): Promise<pulumi.dynamic.DiffResult> {
-    const replaces = (["templateUuid", "templateName", "os", "version"] as const).filter(
-      (k) => olds[k] !== news[k],
-    );
+    // Unknown values (preview, while the template resource updates in place) are decided by `up`'s own diff.
+    const replaces = (["templateUuid", "templateName", "os", "version"] as const)
+      .filter((k) => !isUnknown(news[k]))
+      .filter((k) => olds[k] !== news[k]);
     if (olds.missing === true) replaces.push("key" as never);
     if (olds.store.bucket !== news.store.bucket || olds.store.endpoint !== news.store.endpoint)
       replaces.push("store" as never);

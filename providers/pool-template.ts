@@ -116,13 +116,15 @@ export class PoolTemplateProvider implements pulumi.dynamic.ResourceProvider<
   }
 
   diff(_id: string, olds: PoolTemplateOutputs, news: PoolTemplateInputs): Promise<pulumi.dynamic.DiffResult> {
-    const replaces = olds.buildId !== news.buildId ? ["buildId"] : [];
+    // An unknown build id (preview, while the build resource itself updates in place) is not a new build:
+    // `up` diffs again with the real value and replaces only if it changed.
+    const replaces = !isUnknown(news.buildId) && olds.buildId !== news.buildId ? ["buildId"] : [];
     const changed =
       olds.declaredOs !== news.declaredOs ||
       olds.declaredVersion !== news.declaredVersion ||
       JSON.stringify(olds.pool) !== JSON.stringify(news.pool);
     return Promise.resolve({
-      changes: replaces.length > 0 || changed || providerCodeChanged(olds, news),
+      changes: replaces.length > 0 || changed || isUnknown(news.buildId) || providerCodeChanged(olds, news),
       replaces,
     });
   }
