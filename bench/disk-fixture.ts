@@ -6,7 +6,7 @@
  */
 import { randomFillSync } from "node:crypto";
 import type { Devpool } from "../devpool";
-import { engineCall } from "../devpool/testing/fixtures";
+import { attachNewDisk, engineCall } from "../devpool/testing/fixtures";
 import type { Input } from "../devpool/rpc/wire";
 import { BLOCK_BYTES } from "../devpool/storage/disks";
 
@@ -65,27 +65,7 @@ export async function createDiskTemplate(
   try {
     const [tpl] = (await call("VM.get_by_name_label", session, "Debian Bookworm 12")) as string[];
     const vm = (await call("VM.clone", session, tpl ?? "", name)) as string;
-    const sr = (await call("pool.get_default_SR", session, engine.poolRef())) as string;
-    const vdi = (await call("VDI.create", session, {
-      name_label: `${name} disk`,
-      SR: sr,
-      virtual_size: virtualSizeBytes,
-      type: "system",
-      sharable: false,
-      read_only: false,
-      other_config: {},
-    })) as string;
-    await call("VBD.create", session, {
-      VM: vm,
-      VDI: vdi,
-      userdevice: "0",
-      bootable: true,
-      mode: "RW",
-      type: "Disk",
-      unpluggable: false,
-      empty: false,
-      other_config: {},
-    });
+    const vdi = await attachNewDisk(engine, session, vm, `${name} disk`, virtualSizeBytes, "system");
     const vdiUuid = (await call("VDI.get_uuid", session, vdi)) as string;
     const vmUuid = (await call("VM.get_uuid", session, vm)) as string;
     const totalBlocks = Math.ceil(virtualSizeBytes / BLOCK_BYTES);

@@ -17,6 +17,42 @@ export async function engineCall(
   return toJson(out.value);
 }
 
+type CallableEngine = Engine & { call(m: string, p: readonly Input[]): Promise<unknown> };
+
+/** Creates a disk of `sizeBytes` on the pool's default SR and plugs it into `vm` as its boot disk; returns the VDI. */
+export async function attachNewDisk(
+  engine: CallableEngine & { poolRef(): string },
+  session: string,
+  vm: string,
+  nameLabel: string,
+  sizeBytes: number,
+  type: "user" | "system" = "user",
+): Promise<string> {
+  const call = (m: string, ...p: Input[]) => engineCall(engine, m, ...p);
+  const sr = (await call("pool.get_default_SR", session, engine.poolRef())) as string;
+  const vdi = (await call("VDI.create", session, {
+    name_label: nameLabel,
+    SR: sr,
+    virtual_size: sizeBytes,
+    type,
+    sharable: false,
+    read_only: false,
+    other_config: {},
+  })) as string;
+  await call("VBD.create", session, {
+    VM: vm,
+    VDI: vdi,
+    userdevice: "0",
+    bootable: true,
+    mode: "RW",
+    type: "Disk",
+    unpluggable: false,
+    empty: false,
+    other_config: {},
+  });
+  return vdi;
+}
+
 export interface DiskVm {
   readonly vm: string;
   readonly vdi: string;
@@ -46,27 +82,7 @@ export async function makeDiskVm(
   if (sizeBytes === undefined) {
     await call("VM.provision", session, vm);
   } else {
-    const sr = (await call("pool.get_default_SR", session, engine.poolRef())) as string;
-    const disk = (await call("VDI.create", session, {
-      name_label: `${name} disk`,
-      SR: sr,
-      virtual_size: sizeBytes,
-      type: "user",
-      sharable: false,
-      read_only: false,
-      other_config: {},
-    })) as string;
-    await call("VBD.create", session, {
-      VM: vm,
-      VDI: disk,
-      userdevice: "0",
-      bootable: true,
-      mode: "RW",
-      type: "Disk",
-      unpluggable: false,
-      empty: false,
-      other_config: {},
-    });
+    await attachNewDisk(engine, session, vm, `${name} disk`, sizeBytes, "user");
   }
   const [vbd] = (await call("VM.get_VBDs", session, vm)) as string[];
   const vdi = (await call("VBD.get_VDI", session, vbd!)) as string;
