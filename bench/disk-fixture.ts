@@ -65,7 +65,15 @@ export async function createDiskTemplate(
   try {
     const [tpl] = (await call("VM.get_by_name_label", session, "Debian Bookworm 12")) as string[];
     const vm = (await call("VM.clone", session, tpl ?? "", name)) as string;
-    const vdi = await attachNewDisk(engine, session, vm, `${name} disk`, virtualSizeBytes, "system");
+    const vdi = await attachNewDisk(
+      call,
+      session,
+      engine.poolRef(),
+      vm,
+      `${name} disk`,
+      virtualSizeBytes,
+      "system",
+    );
     const vdiUuid = (await call("VDI.get_uuid", session, vdi)) as string;
     const vmUuid = (await call("VM.get_uuid", session, vm)) as string;
     const totalBlocks = Math.ceil(virtualSizeBytes / BLOCK_BYTES);

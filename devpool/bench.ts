@@ -25,6 +25,7 @@ import { pipeline } from "node:stream/promises";
 import { S3Client, CreateBucketCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { freePort } from "./net";
+import { attachNewDisk } from "./testing/fixtures";
 import { startVersityGw } from "./versitygw";
 
 const MiB = 1024 * 1024;
@@ -139,30 +140,11 @@ async function main(): Promise<void> {
     const call = rpc(url);
     const s = (await call("session.login_with_password", "root", password)) as string;
     const pool = ((await call("pool.get_all", s)) as string[])[0];
-    const sr = (await call("pool.get_default_SR", s, pool)) as string;
-    const vdi = (await call("VDI.create", s, {
-      name_label: "bench disk",
-      SR: sr,
-      virtual_size: size,
-      type: "user",
-      sharable: false,
-      read_only: false,
-      other_config: {},
-    })) as string;
     const [tpl] = (await call("VM.get_by_name_label", s, "Other install media")) as string[];
     const vm = (await call("VM.clone", s, tpl, "bench")) as string;
     await call("VM.set_is_a_template", s, vm, false);
-    await call("VBD.create", s, {
-      VM: vm,
-      VDI: vdi,
-      userdevice: "0",
-      bootable: true,
-      mode: "RW",
-      type: "Disk",
-      unpluggable: false,
-      empty: false,
-      other_config: {},
-    });
+    const vdi = await attachNewDisk(call, s, pool ?? "", vm, "bench disk", size);
+    const sr = (await call("VDI.get_SR", s, vdi)) as string;
     console.log(
       `devpool pid ${pid}, disk ${sizeGiB} GiB, ${dataPercent} % of blocks with data, RSS ${rssMiB(pid).toFixed(0)} MiB`,
     );

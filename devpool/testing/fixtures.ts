@@ -17,19 +17,20 @@ export async function engineCall(
   return toJson(out.value);
 }
 
-type CallableEngine = Engine & { call(m: string, p: readonly Input[]): Promise<unknown> };
-
-/** Creates a disk of `sizeBytes` on the pool's default SR and plugs it into `vm` as its boot disk; returns the VDI. */
+/**
+ * Creates a disk of `sizeBytes` on the pool's default SR and plugs it into `vm` as its boot disk; returns the VDI.
+ * `call` is any XAPI caller (the engine in-process, or an RPC client).
+ */
 export async function attachNewDisk(
-  engine: CallableEngine & { poolRef(): string },
+  call: (method: string, ...params: Input[]) => Promise<unknown>,
   session: string,
+  pool: string,
   vm: string,
   nameLabel: string,
   sizeBytes: number,
   type: "user" | "system" = "user",
 ): Promise<string> {
-  const call = (m: string, ...p: Input[]) => engineCall(engine, m, ...p);
-  const sr = (await call("pool.get_default_SR", session, engine.poolRef())) as string;
+  const sr = (await call("pool.get_default_SR", session, pool)) as string;
   const vdi = (await call("VDI.create", session, {
     name_label: nameLabel,
     SR: sr,
@@ -82,7 +83,7 @@ export async function makeDiskVm(
   if (sizeBytes === undefined) {
     await call("VM.provision", session, vm);
   } else {
-    await attachNewDisk(engine, session, vm, `${name} disk`, sizeBytes, "user");
+    await attachNewDisk(call, session, engine.poolRef(), vm, `${name} disk`, sizeBytes, "user");
   }
   const [vbd] = (await call("VM.get_VBDs", session, vm)) as string[];
   const vdi = (await call("VBD.get_VDI", session, vbd!)) as string;
