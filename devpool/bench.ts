@@ -10,7 +10,7 @@
  *   2. GET /export, plain tar, bytes read and dropped by the client (devpool's own speed);
  *   3. GET /export with zstd;
  *   4. PUT /import of the plain XVA (every chunk verified, a new VM created);
- *   5. versitygw ingesting the same XVA (one multipart upload through @aws-sdk/lib-storage): what devpool's export
+ *   5. versitygw ingesting the same XVA (one multipart upload through the Artifact provider's streamToS3): what devpool's export
  *      must outpace at least twice, so devpool is never the bottleneck of the transfer benchmarks.
  * Rates are MB/s (10^6 bytes) of bytes on the wire, and of the virtual disk for exports.
  */
@@ -23,9 +23,9 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { S3Client, CreateBucketCommand } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import { freePort } from "./net";
 import { attachNewDisk } from "./testing/fixtures";
+import { streamToS3 } from "../providers/s3/stream-upload";
 import { startVersityGw } from "./versitygw";
 
 const MiB = 1024 * 1024;
@@ -216,16 +216,13 @@ async function main(): Promise<void> {
       });
       await s3.send(new CreateBucketCommand({ Bucket: "bench" }));
       t0 = Date.now();
-      await new Upload({
+      await streamToS3(fs.createReadStream(xvaFile, { highWaterMark: MiB }), [], {
         client: s3,
-        params: {
-          Bucket: "bench",
-          Key: "bench.xva",
-          Body: fs.createReadStream(xvaFile, { highWaterMark: MiB }),
-        },
-        partSize: 64 * MiB,
+        bucket: "bench",
+        key: "bench.xva",
+        partSizeBytes: 64 * MiB,
         queueSize: 4,
-      }).done();
+      });
       ms = Date.now() - t0;
       const ingestMBps = (xvaBytes / 1e6) * (1000 / ms);
       results.push([

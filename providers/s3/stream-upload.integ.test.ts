@@ -84,6 +84,53 @@ describe("streamToS3 (integ, versitygw)", function () {
     await noUploadsLeft();
   });
 
+  it("stores an empty stream as an empty object", async () => {
+    const r = await streamToS3(Readable.from([]), [], {
+      client: s3,
+      bucket: "stream",
+      key: "a/empty.xva",
+      partSizeBytes: 5 * MIB,
+    });
+    expect(r.bytes).to.equal(0);
+    const head = await s3.send(new m.HeadObjectCommand({ Bucket: "stream", Key: "a/empty.xva" }));
+    expect(head.ContentLength).to.equal(0);
+    await noUploadsLeft();
+  });
+
+  it("keeps at most queueSize parts in flight, whatever the source's pace", async () => {
+    const client = createS3Client(
+      { region: gw.region, endpoint: gw.endpoint, forcePathStyle: true },
+      { accessKeyId: gw.accessKey, secretAccessKey: gw.secretKey },
+    );
+    let inFlight = 0;
+    let peak = 0;
+    let parts = 0;
+    const send = client.send.bind(client) as (c: unknown) => Promise<unknown>;
+    (client as unknown as { send: (c: unknown) => Promise<unknown> }).send = async (command: unknown) => {
+      if (!(command instanceof m.UploadPartCommand)) return send(command);
+      parts++;
+      peak = Math.max(peak, ++inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 30)); // a slow store: the source outpaces it
+        return await send(command);
+      } finally {
+        inFlight--;
+      }
+    };
+    const r = await streamToS3(Readable.from([randomBytes(41 * MIB)]), [], {
+      client,
+      bucket: "stream",
+      key: "a/queue.xva",
+      partSizeBytes: 5 * MIB,
+      queueSize: 3,
+    });
+    expect(r.bytes).to.equal(41 * MIB);
+    expect(parts).to.equal(9);
+    expect(peak).to.equal(3);
+    client.destroy();
+    await noUploadsLeft();
+  });
+
   it("aborts the multipart upload when S3 fails a part, and says where it stopped", async () => {
     const { client, calls } = failingClient(gw, 2);
     let err: Error | undefined;

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { Readable } from "node:stream";
-import { MAX_PARTS, MIN_PART_BYTES, Rechunker, partSizeFor } from "./stream-upload";
+import { MAX_PARTS, MIN_PART_BYTES, Rechunker, partSizeFor, queueSizeFor } from "./stream-upload";
 
 describe("part size", () => {
   it("fits any size up to 5 TiB in under 10,000 parts, in whole MiB, never below the floor (property)", () => {
@@ -16,6 +16,21 @@ describe("part size", () => {
   });
   it("stays at the floor for small templates: 8 GiB → 16 MiB parts", () => {
     expect(partSizeFor(8 * 1024 ** 3)).to.equal(16 * 1024 * 1024);
+  });
+});
+
+describe("parts in flight", () => {
+  it("fit the 64 MiB budget, never fewer than 2 (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: MIN_PART_BYTES, max: 600 * 1024 * 1024 }), (part) => {
+        const q = queueSizeFor(part);
+        expect(q).to.be.at.least(2);
+        if (q > 2) expect(q * part).to.be.at.most(64 * 1024 * 1024);
+      }),
+    );
+  });
+  it("4 parts of 16 MiB for a small template", () => {
+    expect(queueSizeFor(16 * 1024 * 1024)).to.equal(4);
   });
 });
 
