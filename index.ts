@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CiAccess } from "./providers/aws-ci-access";
 import { ArtifactBucket } from "./providers/bucket";
-import { CatalogueIndex } from "./providers/catalogue-index";
+import { CatalogueIndex, type IndexEntry } from "./providers/catalogue-index";
 import { readStackConfig } from "./providers/config/pulumi-config";
 import { imageToolVersions } from "./providers/config/tool-versions";
 import { collectTemplateSources } from "./providers/source-hash";
@@ -39,17 +39,39 @@ const index = new CatalogueIndex(
   "catalogue-index",
   {
     store,
-    entries: templates.map(({ t, g }) => ({
-      template: t.name,
-      os: t.os,
-      version: t.version,
-      key: g.artifact.key,
-      manifestKey: g.artifact.manifestKey,
-      sha256: g.artifact.sha256,
-      sizeBytes: g.artifact.sizeBytes,
-      buildId: g.build.buildId,
-      exportedAt: g.artifact.exportedAt,
-    })),
+    // Every artifact in the store: each template's current one and the earlier ones its retention keeps.
+    entries: pulumi
+      .all(
+        templates.map(({ t, g }) =>
+          pulumi
+            .all([
+              g.artifact.key,
+              g.artifact.manifestKey,
+              g.artifact.sha256,
+              g.artifact.sizeBytes,
+              g.build.buildId,
+              g.artifact.exportedAt,
+              g.artifact.previous,
+            ])
+            .apply(([key, manifestKey, sha256, sizeBytes, buildId, exportedAt, previous]) =>
+              [
+                { key, manifestKey, sha256, sizeBytes, buildId, exportedAt },
+                ...(previous ?? []).filter((p) => p.missing !== true),
+              ].map(({ key, manifestKey, sha256, sizeBytes, buildId, exportedAt }): IndexEntry => ({
+                template: t.name,
+                os: t.os,
+                version: t.version,
+                key,
+                manifestKey,
+                sha256,
+                sizeBytes,
+                buildId,
+                exportedAt,
+              })),
+            ),
+        ),
+      )
+      .apply((lists) => lists.flat()),
   },
   { dependsOn: [bucket, ...templates.map(({ g }) => g.artifact)] },
 );

@@ -10,6 +10,7 @@ import { withXapi, type PoolTarget } from "./xapi/client";
 import { PoolConnectionError, XapiError } from "./xapi/errors";
 import { osFromGuestMetrics } from "./os-detect";
 import { createXvaVerifier, objectsOfClass, type XvaVerification } from "./xva";
+import { planRetention, type RetainedArtifact } from "./artifact-retention";
 
 /** Build facts recorded in the manifest. */
 export interface ArtifactFacts {
@@ -31,6 +32,8 @@ export interface ArtifactArgs {
   readonly version: pulumi.Input<string>;
   /** Sum of the template's disk sizes: bounds the export and so sets the multipart part size. */
   readonly virtualSizeBytes: pulumi.Input<number>;
+  /** Artifacts of this template kept in the store, the current one included; older ones are deleted. */
+  readonly retention: pulumi.Input<number>;
   readonly facts: { readonly [K in keyof ArtifactFacts]: pulumi.Input<ArtifactFacts[K]> };
 }
 
@@ -42,6 +45,7 @@ export interface ArtifactInputs {
   readonly os: string;
   readonly version: string;
   readonly virtualSizeBytes: number;
+  readonly retention: number;
   readonly facts: ArtifactFacts;
 }
 
@@ -55,6 +59,8 @@ export interface ArtifactOutputs extends ArtifactInputs {
   /** OS as the XVA's own ova.xml (VM_guest_metrics) reports it. */
   readonly xvaOs: string;
   readonly chunksVerified: number;
+  /** Earlier artifacts of this template still in the store (retention), newest first. */
+  readonly previous: readonly RetainedArtifact[];
   /** Set by refresh when the object or its manifest is missing or altered: the next `up` exports it again and
    * removes what is left of this one (its manifest), so nothing is orphaned. */
   readonly missing?: boolean;
@@ -102,6 +108,26 @@ export function xvaOsOf(v: XvaVerification): string {
   return v.osName ?? "unknown";
 }
 
+/** The identity of an export: when one of these changes (or the object went missing), `up` exports again. */
+const EXPORT_KEYS = ["templateUuid", "templateName", "os", "version"] as const;
+
+function needsExport(olds: ArtifactOutputs, news: ArtifactInputs): boolean {
+  // Unknown in preview (the template updates in place): `up`'s own diff decides.
+  return olds.missing === true || EXPORT_KEYS.some((k) => !isUnknown(news[k]) && olds[k] !== news[k]);
+}
+
+/** The artifact an output set describes, as retention lists it. */
+function retained(o: ArtifactOutputs): RetainedArtifact {
+  return {
+    key: o.key,
+    manifestKey: o.manifestKey,
+    sha256: o.sha256,
+    sizeBytes: o.sizeBytes,
+    buildId: o.facts.buildId,
+    exportedAt: o.exportedAt,
+  };
+}
+
 /** An XVA export of a pool template, streamed into S3 and verified on the way, with its manifest. */
 export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<ArtifactInputs, ArtifactOutputs> {
   private password: string | undefined;
@@ -114,14 +140,14 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
   }
 
   diff(_id: string, olds: ArtifactOutputs, news: ArtifactInputs): Promise<pulumi.dynamic.DiffResult> {
-    // Unknown values (preview, while the template resource updates in place) are decided by `up`'s own diff.
-    const replaces = (["templateUuid", "templateName", "os", "version"] as const)
-      .filter((k) => !isUnknown(news[k]))
-      .filter((k) => olds[k] !== news[k]);
-    if (olds.missing === true) replaces.push("key" as never);
-    if (olds.store.bucket !== news.store.bucket || olds.store.endpoint !== news.store.endpoint)
-      replaces.push("store" as never);
+    // A new build or a missing object is an update that exports again and keeps earlier artifacts (retention);
+    // only another store replaces the resource (its artifacts cannot move with it).
+    const replaces =
+      olds.store.bucket !== news.store.bucket || olds.store.endpoint !== news.store.endpoint ? ["store"] : [];
     const changed =
+      needsExport(olds, news) ||
+      (olds.previous ?? []).some((a) => a.missing === true) ||
+      olds.retention !== news.retention ||
       JSON.stringify(olds.pool) !== JSON.stringify(news.pool) ||
       JSON.stringify(olds.facts) !== JSON.stringify(news.facts);
     return Promise.resolve({
@@ -131,6 +157,15 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
   }
 
   async create(inputs: ArtifactInputs): Promise<pulumi.dynamic.CreateResult<ArtifactOutputs>> {
+    const outs = await this.export(inputs, []);
+    return { id: outs.key, outs };
+  }
+
+  /** Exports the template into a new key, verified on the way, with its manifest; nothing is left on failure. */
+  private async export(
+    inputs: ArtifactInputs,
+    previous: readonly RetainedArtifact[],
+  ): Promise<ArtifactOutputs> {
     if (this.password === undefined) {
       throw new PoolConnectionError(
         `${PREFIX}: no pool password: set it with 'pulumi config set --secret poolPassword'`,
@@ -175,7 +210,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
         return { upload, verification: await verifier.verification };
       });
       const sha256 = verification.sha256;
-      const outs = this.outputs(inputs, {
+      const outs = this.outputs(inputs, previous, {
         key,
         manifestKey,
         timestamp,
@@ -188,7 +223,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
       console.log(
         `${PREFIX}: ${where} complete: ${upload.bytes} bytes, sha256 ${sha256.slice(0, 16)}…, ${verification.chunks} chunks verified`,
       );
-      return { id: key, outs };
+      return outs;
     } catch (e) {
       // Nothing half-published: the multipart upload was aborted by streamToS3; remove a manifest if written.
       await s3
@@ -218,13 +253,13 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
         return { id, props: { ...props, missing: true } };
       }
       await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.manifestKey }));
-      return { id, props };
+      return { id, props: { ...props, previous: await this.markMissing(s3, props) } };
     } catch (e) {
       if (isNotFound(e)) {
         console.log(
           `${PREFIX}: s3://${props.store.bucket}/${props.key} or its manifest is missing: it will be exported again`,
         );
-        return { id, props: { ...props, missing: true } };
+        return { id, props: { ...props, missing: true, previous: await this.markMissing(s3, props) } };
       }
       throw new S3StoreError(
         `${PREFIX}: read s3://${props.store.bucket}/${props.key}: ${s3ErrorCode(e) ?? String(e)}`,
@@ -235,24 +270,85 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
     }
   }
 
-  update(
+  /**
+   * Marks the earlier artifacts whose XVA is gone from the store: they drop out of retention and the index, and
+   * the next `up` removes their manifests (a refresh only records what it found).
+   */
+  private async markMissing(s3: S3Client, props: ArtifactOutputs): Promise<RetainedArtifact[]> {
+    const earlier = props.previous ?? [];
+    const present = await Promise.all(
+      earlier.map((a) =>
+        s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: a.key })).then(
+          () => true,
+          (e: unknown) => {
+            if (isNotFound(e)) return false;
+            throw e;
+          },
+        ),
+      ),
+    );
+    return earlier.map((a, i) => {
+      if (present[i]) return a;
+      console.log(
+        `${PREFIX}: earlier artifact s3://${props.store.bucket}/${a.key} is gone: no longer retained`,
+      );
+      return { ...a, missing: true };
+    });
+  }
+
+  async update(
     _id: string,
     olds: ArtifactOutputs,
     news: ArtifactInputs,
   ): Promise<pulumi.dynamic.UpdateResult<ArtifactOutputs>> {
-    // Replacing keys re-export; pool settings, facts or provider code keep the stored object.
-    return Promise.resolve({ outs: { ...olds, ...news } });
+    const earlier = (olds.previous ?? []).filter((a) => a.missing !== true);
+    const gone = (olds.previous ?? []).filter((a) => a.missing === true);
+    if (!needsExport(olds, news)) {
+      // Pool settings, facts, retention or provider code: the stored object stays; a lower retention prunes.
+      const plan = planRetention(olds.key, earlier, news.retention);
+      await this.remove(news.store, gone, "its XVA is gone");
+      await this.remove(news.store, plan.pruned, "retention");
+      return { outs: { ...olds, ...news, previous: [...plan.kept] } };
+    }
+    // Export first: if it fails, the current artifact and its history stay as they are.
+    const fresh = await this.export(news, []);
+    // Planned against the new key: an export within the same second overwrote the old key, which is then
+    // neither kept twice nor pruned (that would delete the new object).
+    const candidates = olds.missing === true ? earlier : [retained(olds), ...earlier];
+    const plan = planRetention(fresh.key, candidates, news.retention);
+    if (olds.missing === true && olds.key !== fresh.key)
+      await this.remove(olds.store, [retained(olds)], "missing or altered");
+    await this.remove(news.store, gone, "its XVA is gone");
+    await this.remove(news.store, plan.pruned, "retention");
+    return { outs: { ...fresh, previous: [...plan.kept] } };
   }
 
   async delete(_id: string, props: ArtifactOutputs): Promise<void> {
-    const s3 = createS3Client(props.store, this.credentials);
+    await this.remove(props.store, [retained(props), ...(props.previous ?? [])], "delete");
+  }
+
+  /** Deletes artifacts (manifest first, then the XVA); an already missing object is not an error. */
+  private async remove(
+    store: S3Location & { readonly bucket: string },
+    artifacts: readonly RetainedArtifact[],
+    why: string,
+  ): Promise<void> {
+    if (artifacts.length === 0) return;
+    const s3 = createS3Client(store, this.credentials);
     try {
-      for (const Key of [props.manifestKey, props.key]) {
-        await s3.send(new DeleteObjectCommand({ Bucket: props.store.bucket, Key })).catch((e: unknown) => {
-          if (!isNotFound(e)) throw e;
-        });
+      for (const a of artifacts) {
+        for (const Key of [a.manifestKey, a.key]) {
+          await s3.send(new DeleteObjectCommand({ Bucket: store.bucket, Key })).catch((e: unknown) => {
+            if (!isNotFound(e))
+              throw new S3StoreError(
+                `${PREFIX}: deleting s3://${store.bucket}/${Key} (${why}) failed: ${s3ErrorCode(e) ?? String(e)}`,
+                s3ErrorCode(e),
+                { cause: e },
+              );
+          });
+        }
+        console.log(`${PREFIX}: deleted s3://${store.bucket}/${a.key} and its manifest (${why})`);
       }
-      console.log(`${PREFIX}: deleted s3://${props.store.bucket}/${props.key} and its manifest`);
     } finally {
       s3.destroy();
     }
@@ -260,6 +356,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
 
   private outputs(
     inputs: ArtifactInputs,
+    previous: readonly RetainedArtifact[],
     r: {
       key: string;
       manifestKey: string;
@@ -280,6 +377,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
       exportedAt: new Date().toISOString(),
       xvaOs: xvaOsOf(r.verification),
       chunksVerified: r.verification.chunks,
+      previous: [...previous],
     };
   }
 
@@ -321,6 +419,7 @@ export class Artifact extends pulumi.dynamic.Resource {
   declare readonly sizeBytes: pulumi.Output<number>;
   declare readonly exportedAt: pulumi.Output<string>;
   declare readonly xvaOs: pulumi.Output<string>;
+  declare readonly previous: pulumi.Output<RetainedArtifact[]>;
 
   constructor(name: string, args: ArtifactArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -335,6 +434,7 @@ export class Artifact extends pulumi.dynamic.Resource {
         exportedAt: undefined,
         xvaOs: undefined,
         chunksVerified: undefined,
+        previous: undefined,
         ...args,
       },
       opts,

@@ -55,6 +55,7 @@ export class GoldenTemplate extends pulumi.ComponentResource {
         os: t.os,
         version: t.version,
         virtualSizeBytes: this.poolTemplate.virtualSizeBytes,
+        retention: t.retention,
         facts: {
           buildId: this.build.buildId,
           sourceHash: args.sources.hash,

@@ -14,6 +14,8 @@ import {
 import * as yaml from "js-yaml";
 import { startDevpool, type Devpool } from "../devpool";
 import { startVersityGw, type VersityGw } from "../devpool/versitygw";
+import type { CatalogueDocument as Catalogue } from "../providers/catalogue-index";
+import { startS3FaultProxy, type S3FaultProxy } from "./support/s3-fault-proxy";
 import { run, type RunResult } from "./support/tools";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -33,7 +35,7 @@ interface BuiltRow {
  * The main job end to end, with the real Pulumi CLI, the real Packer (local build path: debootstrap, chroot,
  * XVA, import), devpool and versitygw, on a local file backend. Each step builds on the state of the previous.
  */
-describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, upgrade, destroy", function () {
+describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail cleanly, upgrade, destroy", function () {
   this.timeout(30 * 60 * 1000);
   const secrets = {
     poolPassword: `pool-${randomBytes(12).toString("hex")}`,
@@ -44,6 +46,7 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
   let work: string;
   let pool: Devpool;
   let gw: VersityGw;
+  let s3Proxy: S3FaultProxy;
   let s3: S3Client;
   let env: NodeJS.ProcessEnv;
   let configFile: string;
@@ -84,6 +87,12 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     const l = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     return (l.Contents ?? []).map((o) => o.Key ?? "").sort();
   };
+  const catalogue = async (): Promise<Catalogue> =>
+    JSON.parse(
+      await (
+        await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
+      ).Body!.transformToString(),
+    ) as Catalogue;
   const noIncompleteUploads = async () => {
     const u = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
     expect(u.Uploads ?? [], "no incomplete multipart upload").to.deep.equal([]);
@@ -102,6 +111,7 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
       accessKey: secrets.s3AccessKeyId,
       secretKey: secrets.s3SecretAccessKey,
     });
+    s3Proxy = await startS3FaultProxy(gw.endpoint);
     s3 = new S3Client({
       endpoint: gw.endpoint,
       region: gw.region,
@@ -115,7 +125,8 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
         config: {
           "xcpng-templates:pool": { url: pool.url, username: "root", caCertificate: pool.certificate },
           "xcpng-templates:s3": {
-            endpoint: gw.endpoint,
+            // The stack reaches versitygw through a proxy that can refuse upload parts (S3 failing mid-upload).
+            endpoint: s3Proxy.endpoint,
             region: gw.region,
             bucket,
             forcePathStyle: true,
@@ -128,6 +139,8 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
               varFile: "tests/fixtures/e2e/a.pkrvars.hcl",
               os: "debian",
               version: "12",
+              // Small enough that the rebuilds below prune: the current artifact and one earlier one.
+              retention: 2,
             },
             {
               name: "tmpl-b",
@@ -163,6 +176,7 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     fs.writeFileSync(varFileA, originalA);
     s3?.destroy();
     await pool?.stop();
+    await s3Proxy?.stop();
     await gw?.stop();
     fs.rmSync(work, { recursive: true, force: true });
   });
@@ -214,6 +228,15 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     expect(after["tmpl-a"]?.poolUuid).to.not.equal(before["tmpl-a"]?.poolUuid);
     expect(after["tmpl-b"]).to.deep.equal(before["tmpl-b"]);
     expect(templatesOnPool(), "the replaced template was destroyed").to.have.length(2);
+    // Retention 2: the earlier artifact stays, listed in the index; `latest` is the new one.
+    const stored = await keys();
+    expect(stored).to.include.members([before["tmpl-a"]!.s3Key, after["tmpl-a"]!.s3Key]);
+    const index = await catalogue();
+    expect(index.artifacts.filter((a) => a.template === "tmpl-a").map((a) => a.key)).to.deep.equal([
+      before["tmpl-a"]!.s3Key,
+      after["tmpl-a"]!.s3Key,
+    ]);
+    expect(index.latest["tmpl-a"]?.key).to.equal(after["tmpl-a"]?.s3Key);
   });
 
   it("a template deleted on the pool is found by refresh and healed by up", async () => {
@@ -241,6 +264,12 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     expect(stored, "the old manifest went with the old artifact").to.not.include(
       before["tmpl-a"]?.s3Key.replace(/\.xva$/, ".manifest.json"),
     );
+    // The earlier artifact retention keeps is still there; with retention 2 nothing older is.
+    const index = await catalogue();
+    const tmplA = index.artifacts.filter((a) => a.template === "tmpl-a");
+    expect(tmplA).to.have.length(2);
+    for (const a of tmplA) expect(stored).to.include.members([a.key, a.manifestKey]);
+    expect(stored.filter((k) => k.endsWith("tmpl-a.xva"))).to.have.length(2);
   });
 
   it("an export cut mid-stream fails the update cleanly, and the next up succeeds", async () => {
@@ -250,6 +279,7 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     const index0 = await (
       await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
     ).Body!.transformToString();
+    const retainedKeys = (JSON.parse(index0) as Catalogue).artifacts.flatMap((a) => [a.key, a.manifestKey]);
     pool.setFaults({ cutExportAfterBytes: 3 * 1024 * 1024 });
     let failed: RunResult;
     try {
@@ -266,7 +296,7 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     // Only the manifest of the artifact refresh marked missing may remain (its replacement failed).
     const recordedManifest = before["tmpl-a"]?.s3Key.replace(/\.xva$/, ".manifest.json");
     expect(
-      stored.filter((k) => k.includes("tmpl-a") && k !== recordedManifest),
+      stored.filter((k) => k.includes("tmpl-a") && k !== recordedManifest && !retainedKeys.includes(k)),
       "no half-published artifact or manifest",
     ).to.deep.equal([]);
     const index1 = await (
@@ -277,6 +307,38 @@ describe("lifecycle (e2e): build, verify, archive, refresh, heal, fail cleanly, 
     const healed = await keys();
     expect(healed).to.include((await built())["tmpl-a"]?.s3Key);
     expect(healed).to.not.include(recordedManifest);
+  });
+
+  it("S3 failing an upload part fails the update cleanly, and the next up succeeds", async () => {
+    const before = await built();
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: before["tmpl-b"]?.s3Key }));
+    await pulumi(withConfig(["refresh", "--yes"]));
+    const index0 = await (
+      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
+    ).Body!.transformToString();
+    const keys0 = await keys();
+    s3Proxy.failPartsFrom(2);
+    let failed: RunResult;
+    try {
+      failed = await pulumi(withConfig(["up", "--yes", "--skip-preview"]), { ok: false });
+    } finally {
+      s3Proxy.failPartsFrom(undefined);
+    }
+    expect(s3Proxy.refusedParts, "the store refused parts").to.be.greaterThan(0);
+    expect(failed.code).to.not.equal(0);
+    expect(failed.stdout + failed.stderr).to.match(
+      /upload to s3:\/\/[^ ]+tmpl-b\.xva aborted after \d+ bytes read .*part 2 refused.*multipart upload was aborted/s,
+    );
+    await noIncompleteUploads();
+    expect(await keys(), "no half-published artifact or manifest").to.deep.equal(keys0);
+    const index1 = await (
+      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
+    ).Body!.transformToString();
+    expect(index1, "the index was not touched").to.equal(index0);
+    await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
+    const after = await built();
+    expect(after["tmpl-b"]?.poolUuid, "same template, no rebuild").to.equal(before["tmpl-b"]?.poolUuid);
+    expect(await keys()).to.include(after["tmpl-b"]?.s3Key);
   });
 
   it("a failed Packer build fails the update with its failing step, leaves nothing behind, and the next up succeeds", async () => {

@@ -1,0 +1,73 @@
+/**
+ * A reverse proxy in front of an S3 endpoint (versitygw on loopback, plain HTTP) that can refuse upload parts:
+ * S3 failing mid-upload, as the real store does it (HTTP 500 InternalError, after every retry), for the Pulumi
+ * e2e where no client seam can be reached. Requests pass through untouched otherwise, Host header included, so
+ * SigV4 signatures made for the proxy's address still verify at the store.
+ */
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface S3FaultProxy {
+  /** The proxy's endpoint, to use in place of the store's. */
+  readonly endpoint: string;
+  /** While set, every UploadPart from this part number on is refused. */
+  failPartsFrom(partNumber: number | undefined): void;
+  /** UploadPart requests refused so far. */
+  readonly refusedParts: number;
+  stop(): Promise<void>;
+}
+
+export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
+  const t = new URL(target);
+  let failFrom: number | undefined;
+  let refused = 0;
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://proxy");
+    const part = Number(url.searchParams.get("partNumber"));
+    if (
+      failFrom !== undefined &&
+      req.method === "PUT" &&
+      url.searchParams.has("uploadId") &&
+      part >= failFrom
+    ) {
+      refused++;
+      req.resume(); // read the part, as a store would, then refuse it
+      req.on("end", () => {
+        res.writeHead(500, { "content-type": "application/xml" });
+        res.end(
+          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>` +
+            `<Message>part ${part} refused by the test's fault proxy</Message></Error>`,
+        );
+      });
+      return;
+    }
+    const upstream = http.request(
+      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    upstream.on("error", (e) => res.destroy(e));
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    failPartsFrom: (n) => {
+      failFrom = n;
+    },
+    get refusedParts() {
+      return refused;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
