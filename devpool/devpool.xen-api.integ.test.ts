@@ -8,6 +8,7 @@ import * as https from "node:https";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { expect } from "chai";
+import { randomBytes } from "node:crypto";
 import { parseXva } from "../providers/xva";
 import { type DiskVm, engineCall, makeDiskVm } from "./testing/fixtures";
 import { startTestPool, TEST_PASSWORD, TEST_USER } from "./testing/tmp";
@@ -289,6 +290,26 @@ describe("devpool with the xen-api client", function () {
     expect(got).to.be.at.most(5000);
     const err = await rejection(res.task!);
     expect(err.code).to.equal("VDI_IO_ERROR");
+  });
+
+  it("survives a client that hangs up mid-export: the task fails, the pool keeps serving", async () => {
+    const big = await makeDiskVm(pool.engine, TEST_USER, TEST_PASSWORD, "hang-up source", 64 * 1024 * 1024);
+    for (let off = 0; off < 64 * 1024 * 1024; off += 1024 * 1024)
+      await pool.engine.disks.write(big.vdiUuid, off, randomBytes(1024 * 1024));
+    const xapi = await connect();
+    const res = await xapi.getResource("/export/", { query: { ref: big.vm, use_compression: "false" } });
+    for await (const c of res.body) {
+      expect((c as Buffer).length).to.be.greaterThan(0);
+      break; // leaving the loop destroys the response: the client hangs up
+    }
+    const err = await rejection(res.task!);
+    expect(err.code).to.equal("VDI_IO_ERROR");
+    // Still serving, with the VM free for the next export.
+    expect(await xapi.call("VM.get_current_operations", big.vm)).to.deep.equal({});
+    const again = await xapi.getResource("/export/", { query: { ref: big.vm, use_compression: "false" } });
+    let got = 0;
+    for await (const c of again.body) got += (c as Buffer).length;
+    expect(got).to.be.greaterThan(64 * 1024 * 1024);
   });
 
   it("fails an import task when told to, creating nothing", async () => {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -6,6 +7,7 @@ import * as m from "@aws-sdk/client-s3";
 import { startDevpool, type Devpool } from "../devpool";
 import { startVersityGw, type VersityGw } from "../devpool/versitygw";
 import { makeDiskVm } from "../devpool/testing/fixtures";
+import { startS3FaultProxy, type S3FaultProxy } from "../tests/support/s3-fault-proxy";
 import { ArtifactProvider, type ArtifactInputs, type ArtifactOutputs } from "./artifact";
 import { createS3Client } from "./s3/client";
 
@@ -144,6 +146,38 @@ describe("ArtifactProvider (integ: devpool + versitygw): retention, refresh and 
     expect(pruned.previous).to.deep.equal([]);
     expect(await keys()).to.deep.equal([grown.key, grown.manifestKey].sort());
     third = pruned;
+  });
+
+  it("S3 refusing a part fails the export with where it stopped, aborts the upload and keeps the artifact", async () => {
+    const big = await makeDiskVm(pool.engine, USER, PASSWORD, "big", 48 * MIB);
+    for (let off = 0; off < 48 * MIB; off += MIB)
+      await pool.engine.disks.write(big.vdiUuid, off, randomBytes(MIB));
+    const bigUuid = pool.engine.store.get("VM", big.vm)?.uuid as string;
+    const proxy: S3FaultProxy = await startS3FaultProxy(gw.endpoint);
+    try {
+      proxy.failPartsFrom(2);
+      const via = { ...inputs(bigUuid, 3), virtualSizeBytes: 48 * MIB };
+      const before = await keys();
+      await nextSecond();
+      let err: Error | undefined;
+      try {
+        await provider.update(third.key, third, {
+          ...via,
+          store: { ...via.store, endpoint: proxy.endpoint },
+        });
+      } catch (e) {
+        err = e as Error;
+      }
+      expect(err?.message).to.match(
+        /upload to s3:\/\/artifacts\/debian\/12\/\d{8}T\d{6}Z\/tmpl\.xva aborted after \d+ bytes read and \d+ bytes uploaded: .*part \d+ refused.*The multipart upload was aborted/s,
+      );
+      expect(proxy.refusedParts).to.be.greaterThan(0);
+      const uploads = await s3.send(new m.ListMultipartUploadsCommand({ Bucket: BUCKET }));
+      expect(uploads.Uploads ?? []).to.deep.equal([]);
+      expect(await keys(), "nothing half-published, the current artifact kept").to.deep.equal(before);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("delete removes the current and every retained artifact", async () => {

@@ -21,7 +21,11 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
   const t = new URL(target);
   let failFrom: number | undefined;
   let refused = 0;
+  const upstreams = new Set<http.ClientRequest>();
   const server = http.createServer((req, res) => {
+    // A client that hangs up (a cancelled part) must not take the proxy down: errors end the exchange.
+    req.on("error", () => res.destroy());
+    res.on("error", () => req.destroy());
     const url = new URL(req.url ?? "/", "http://proxy");
     const part = Number(url.searchParams.get("partNumber"));
     if (
@@ -44,11 +48,17 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     const upstream = http.request(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers },
       (r) => {
+        r.on("error", () => res.destroy());
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       },
     );
-    upstream.on("error", (e) => res.destroy(e));
+    upstreams.add(upstream);
+    upstream.on("close", () => upstreams.delete(upstream));
+    upstream.on("error", () => res.destroy());
+    req.on("close", () => {
+      if (!req.complete) upstream.destroy(); // the client gave up mid-body: so does the proxy
+    });
     req.pipe(upstream);
   });
   await new Promise<void>((resolve, reject) => {
@@ -66,6 +76,7 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     },
     stop: () =>
       new Promise<void>((resolve) => {
+        for (const u of upstreams) u.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
