@@ -177,7 +177,9 @@ export async function exportVm(
   let sent = 0;
   let lastReport = 0;
   try {
-    for await (const piece of writer as AsyncIterable<Buffer>) {
+    // Not destroyed on leaving the loop (that destroys it with an AbortError that nobody listens to once the
+    // loop is gone: a client hanging up mid-export crashed the pool); the catch below destroys it quietly.
+    for await (const piece of writer.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       if (engine.tasks.cancelRequested(t.task)) throw new XapiError("TASK_CANCELLED", [t.task]);
       if (cutAfter !== undefined && sent + piece.length >= cutAfter) {
         await writeThenCut(res, piece.subarray(0, cutAfter - sent));
@@ -195,6 +197,8 @@ export async function exportVm(
     engine.tasks.succeed(t.task, "");
   } catch (e) {
     release();
+    // The archive's producer may still fail after this (its sources are cut off): nothing is left to tell.
+    writer.on("error", () => undefined);
     writer.destroy();
     if (e instanceof XapiError && e.code === "TASK_CANCELLED") engine.tasks.cancelled(t.task);
     else if (e instanceof XapiError) failTask(t, e);
