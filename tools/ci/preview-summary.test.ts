@@ -162,15 +162,16 @@ describe("tools/ci/preview-summary: which templates would rebuild and why, from 
       ["debian-12-b", "remove"],
     ]);
     // The build's update leaves its outputs unknown in a preview, so the preview shows its pool template and
-    // artifact replaced: the summary says so rather than hide it.
-    const replaced = recorded("catalogue")
-      .steps.filter((s) => s.op === "replace" && /::debian-12-a-(template|artifact)$/.test(s.urn))
+    // artifact updating (in place: neither is rebuilt nor exported again unless `up` finds a new build): the
+    // summary lists them rather than hide them.
+    const updated = recorded("catalogue")
+      .steps.filter((s) => s.op === "update" && /::debian-12-a-(template|artifact)$/.test(s.urn))
       .map((s) => s.urn.slice(s.urn.lastIndexOf("::") + 2));
-    expect(replaced).to.have.length(2);
+    expect(updated).to.have.members(["debian-12-a-template", "debian-12-a-artifact"]);
     const reasons = reasonsOf(a, "debian-12-a");
     expect(reasons[0]).to.deep.equal({ kind: "other", text: "changed without rebuild: tags" });
-    expect(reasons.slice(1).map((r) => (r.kind === "other" ? r.text.split(":")[0] : r.kind))).to.have.members(
-      replaced,
+    expect(reasons.slice(1)).to.deep.equal(
+      updated.map((name) => ({ kind: "other", text: `${name}: update` })),
     );
     const md = renderMarkdown(a);
     expect(md).to.match(/1 of 3 templates would be built/);
