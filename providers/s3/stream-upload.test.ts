@@ -9,28 +9,29 @@ describe("part size", () => {
       fc.property(fc.integer({ min: 0, max: 5 * 1024 ** 4 }), (size) => {
         const p = partSizeFor(size);
         expect(p % (1024 * 1024)).to.equal(0);
-        expect(p).to.be.at.least(Math.max(16 * 1024 * 1024, MIN_PART_BYTES));
+        expect(p).to.be.at.least(Math.max(8 * 1024 * 1024, MIN_PART_BYTES));
         expect(Math.ceil(size / p)).to.be.below(MAX_PARTS);
       }),
     );
   });
-  it("stays at the floor for small templates: 8 GiB → 16 MiB parts", () => {
-    expect(partSizeFor(8 * 1024 ** 3)).to.equal(16 * 1024 * 1024);
+  it("stays at the floor for small templates: 8 GiB → 8 MiB parts; 100 GiB → 12 MiB", () => {
+    expect(partSizeFor(8 * 1024 ** 3)).to.equal(8 * 1024 * 1024);
+    expect(partSizeFor(100 * 1024 ** 3)).to.equal(12 * 1024 * 1024);
   });
 });
 
 describe("parts in flight", () => {
-  it("fit the 64 MiB budget, never fewer than 2 (property)", () => {
+  it("fit the 32 MiB budget, never fewer than 2 (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: MIN_PART_BYTES, max: 600 * 1024 * 1024 }), (part) => {
         const q = queueSizeFor(part);
         expect(q).to.be.at.least(2);
-        if (q > 2) expect(q * part).to.be.at.most(64 * 1024 * 1024);
+        if (q > 2) expect(q * part).to.be.at.most(32 * 1024 * 1024);
       }),
     );
   });
-  it("4 parts of 16 MiB for a small template", () => {
-    expect(queueSizeFor(16 * 1024 * 1024)).to.equal(4);
+  it("4 parts of 8 MiB for a small template", () => {
+    expect(queueSizeFor(8 * 1024 * 1024)).to.equal(4);
   });
 });
 
