@@ -221,7 +221,8 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
       });
       await this.writeManifest(s3, inputs, outs, timestamp);
       console.log(
-        `${PREFIX}: ${where} complete: ${upload.bytes} bytes, sha256 ${sha256.slice(0, 16)}…, ${verification.chunks} chunks verified`,
+        `${PREFIX}: ${where} complete: ${upload.bytes} bytes, sha256 ${sha256.slice(0, 16)}…, ${verification.chunks} chunks verified, ` +
+          `provider peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
       );
       return outs;
     } catch (e) {
