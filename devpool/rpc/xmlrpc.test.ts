@@ -17,8 +17,12 @@ import {
 function expected(w: Wire): Input {
   switch (w.t) {
     case "string":
-      // xapi drops control characters other than TAB, LF and CR
-      return [...w.v].filter((c) => c >= " " || c === "\t" || c === "\n" || c === "\r").join("");
+      // xapi drops control characters other than TAB, LF and CR, and writes CR as is; an XML parser then
+      // reads CR LF and a lone CR as LF (XML 1.0 §2.11 end-of-line handling), as every xapi client does.
+      return [...w.v]
+        .filter((c) => c >= " " || c === "\t" || c === "\n" || c === "\r")
+        .join("")
+        .replace(/\r\n?/g, "\n");
     case "int":
       return String(w.v); // untyped: a string, as the xen-api client receives it
     case "i4":
