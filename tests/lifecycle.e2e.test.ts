@@ -362,10 +362,12 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
       "no half-built template left",
     ).to.deep.equal([before["tmpl-a"]?.poolUuid, before["tmpl-b"]?.poolUuid].sort());
     await noIncompleteUploads();
-    await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
+    const healed = await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
     const after = await built();
-    expect(after["tmpl-a"]?.poolUuid).to.not.equal(before["tmpl-a"]?.poolUuid);
-    expect(after["tmpl-b"]).to.deep.equal(before["tmpl-b"]);
+    // The failed up's and this up's output in the message: a rebuild missing here must be explainable.
+    const why = `failed up:\n${failed.stdout.slice(-4000)}\nnext up:\n${healed.stdout.slice(-4000)}`;
+    expect(after["tmpl-a"]?.poolUuid, why).to.not.equal(before["tmpl-a"]?.poolUuid);
+    expect(after["tmpl-b"], why).to.deep.equal(before["tmpl-b"]);
   });
 
   it("a provider release (serialized code differs) rebuilds and replaces nothing", async () => {
