@@ -75,7 +75,16 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
   };
   const withConfig = (args: string[]) => [...args, "--config-file", configFile];
   const built = async (): Promise<Record<string, BuiltRow>> => {
-    const { stdout } = await pulumi(["stack", "output", "built", "--json"]);
+    const before = output.length;
+    const { stdout } = await pulumi(["stack", "output", "built", "--json"]).catch((e: Error) => {
+      // No `built` output after an up that exited 0: show that up's output, or the failure is a riddle.
+      throw new Error(
+        `${e.message}\nthe previous command's output:\n${output
+          .slice(Math.max(0, before - 2), before)
+          .join("\n")
+          .slice(-8000)}`,
+      );
+    });
     return Object.fromEntries((JSON.parse(stdout) as BuiltRow[]).map((r) => [r.name, r]));
   };
   const templatesOnPool = () =>

@@ -92,7 +92,9 @@ export function run(
         resolve({ code: typeof err?.code === "number" ? err.code : 0, stdout, stderr });
       },
     );
-    // Secrets reach tools on stdin, never in argv.
+    // Secrets reach tools on stdin, never in argv. A tool that exits without reading it (sfdisk, a fast
+    // failure) closes the pipe: EPIPE here is not an error, its exit code and output say what happened.
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(opts.input ?? "");
   });
 }
