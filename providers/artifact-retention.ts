@@ -1,11 +1,15 @@
-/** An earlier artifact of a template that retention keeps in the store (newest first in `previous`). */
-export interface RetainedArtifact {
+/** One XVA in the store with its manifest: what the index lists and retention keeps. */
+export interface StoredArtifact {
   readonly key: string;
   readonly manifestKey: string;
   readonly sha256: string;
   readonly sizeBytes: number;
   readonly buildId: string;
   readonly exportedAt: string;
+}
+
+/** An earlier artifact of a template that retention keeps in the store (newest first in `previous`). */
+export interface RetainedArtifact extends StoredArtifact {
   /** Set by refresh when its XVA is gone from the store: the next `up` removes what is left (its manifest). */
   readonly missing?: boolean;
 }

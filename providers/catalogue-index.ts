@@ -5,18 +5,13 @@ import { providerCodeChanged } from "./dynamic/provider-code";
 import { s3CredentialsFrom } from "./dynamic/stack-secrets";
 import { createS3Client, type S3Credentials, type S3Location } from "./s3/client";
 import { S3StoreError, isNotFound, s3ErrorCode } from "./s3/errors";
+import type { StoredArtifact } from "./artifact-retention";
 
 /** One complete artifact, as listed in index.json. */
-export interface IndexEntry {
+export interface IndexEntry extends StoredArtifact {
   readonly template: string;
   readonly os: string;
   readonly version: string;
-  readonly key: string;
-  readonly manifestKey: string;
-  readonly sha256: string;
-  readonly sizeBytes: number;
-  readonly buildId: string;
-  readonly exportedAt: string;
 }
 
 /** The document stored at the bucket root. */

@@ -96,12 +96,10 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     const l = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     return (l.Contents ?? []).map((o) => o.Key ?? "").sort();
   };
-  const catalogue = async (): Promise<Catalogue> =>
-    JSON.parse(
-      await (
-        await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
-      ).Body!.transformToString(),
-    ) as Catalogue;
+  /** index.json as stored (compared byte for byte: "the index was not touched"). */
+  const indexText = async () =>
+    (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))).Body!.transformToString();
+  const catalogue = async (): Promise<Catalogue> => JSON.parse(await indexText()) as Catalogue;
   const noIncompleteUploads = async () => {
     const u = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
     expect(u.Uploads ?? [], "no incomplete multipart upload").to.deep.equal([]);
@@ -285,9 +283,7 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     const before = await built();
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: before["tmpl-a"]?.s3Key }));
     await pulumi(withConfig(["refresh", "--yes"]));
-    const index0 = await (
-      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
-    ).Body!.transformToString();
+    const index0 = await indexText();
     const retainedKeys = (JSON.parse(index0) as Catalogue).artifacts.flatMap((a) => [a.key, a.manifestKey]);
     pool.setFaults({ cutExportAfterBytes: 3 * 1024 * 1024 });
     let failed: RunResult;
@@ -308,9 +304,7 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
       stored.filter((k) => k.includes("tmpl-a") && k !== recordedManifest && !retainedKeys.includes(k)),
       "no half-published artifact or manifest",
     ).to.deep.equal([]);
-    const index1 = await (
-      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
-    ).Body!.transformToString();
+    const index1 = await indexText();
     expect(index1, "the index was not touched").to.equal(index0);
     await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
     const healed = await keys();
@@ -322,9 +316,7 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     const before = await built();
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: before["tmpl-b"]?.s3Key }));
     await pulumi(withConfig(["refresh", "--yes"]));
-    const index0 = await (
-      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
-    ).Body!.transformToString();
+    const index0 = await indexText();
     const keys0 = await keys();
     s3Proxy.failPartsFrom(2);
     let failed: RunResult;
@@ -340,9 +332,7 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     );
     await noIncompleteUploads();
     expect(await keys(), "no half-published artifact or manifest").to.deep.equal(keys0);
-    const index1 = await (
-      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))
-    ).Body!.transformToString();
+    const index1 = await indexText();
     expect(index1, "the index was not touched").to.equal(index0);
     await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
     const after = await built();
