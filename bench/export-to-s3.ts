@@ -27,7 +27,7 @@ import { parseArgs } from "node:util";
 import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { startDevpool, type Devpool } from "../devpool";
 import { startVersityGw, type VersityGw } from "../devpool/versitygw";
-import { createS3Client } from "../providers/s3/client";
+import { createS3Client } from "../lib/s3/client";
 import { runCatalogueBench, type CatalogueResult } from "./catalogue-preview";
 import { createDiskTemplate, type DiskTemplate } from "./disk-fixture";
 import { BenchRunError, assertGnuTime, killRunning, runMeasuredOk } from "./measure";

@@ -9,11 +9,11 @@
  * Writes its result as JSON to the job's `resultFile`; logs go to stderr.
  */
 import * as fs from "node:fs";
-import { createS3Client, type S3Credentials, type S3Location } from "../providers/s3/client";
-import { partSizeFor, streamToS3 } from "../providers/s3/stream-upload";
-import { withXapi, type PoolTarget } from "../providers/xapi/client";
-import { XapiError } from "../providers/xapi/errors";
-import { createXvaVerifier } from "../providers/xva";
+import { createS3Client, type S3Credentials, type S3Location } from "../lib/s3/client";
+import { partSizeFor, streamToS3 } from "../lib/s3/stream-upload";
+import { withXapi, type PoolTarget } from "../lib/xapi/client";
+import { XapiError } from "../lib/xapi/errors";
+import { createXvaVerifier } from "../lib/xva";
 
 export interface StreamJob {
   readonly pool: PoolTarget;

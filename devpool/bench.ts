@@ -25,7 +25,7 @@ import { pipeline } from "node:stream/promises";
 import { S3Client, CreateBucketCommand } from "@aws-sdk/client-s3";
 import { freePort } from "./net";
 import { attachNewDisk } from "./testing/fixtures";
-import { streamToS3 } from "../providers/s3/stream-upload";
+import { streamToS3 } from "../lib/s3/stream-upload";
 import { startVersityGw } from "./versitygw";
 
 const MiB = 1024 * 1024;

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { parseXva } from "../providers/xva";
+import { parseXva } from "../lib/xva";
 import { type DiskVm, engineCall, makeDiskVm } from "./testing/fixtures";
 import { startTestPool, TEST_PASSWORD, TEST_USER } from "./testing/tmp";
 import { type XenApiClient, type XenApiError, loadXenApi } from "./testing/xen-api";

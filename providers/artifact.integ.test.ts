@@ -9,7 +9,7 @@ import { startVersityGw, type VersityGw } from "../devpool/versitygw";
 import { makeDiskVm } from "../devpool/testing/fixtures";
 import { startS3FaultProxy, type S3FaultProxy } from "../tests/support/s3-fault-proxy";
 import { ArtifactProvider, type ArtifactInputs, type ArtifactOutputs } from "./artifact";
-import { createS3Client } from "./s3/client";
+import { createS3Client } from "../lib/s3/client";
 
 const MIB = 1024 * 1024;
 const USER = "root";

@@ -3,13 +3,13 @@ import { shimProvider } from "./dynamic/shim";
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { isUnknown, providerCodeChanged } from "./dynamic/provider-code";
 import { poolPasswordFrom, s3CredentialsFrom } from "./dynamic/stack-secrets";
-import { createS3Client, type S3Credentials, type S3Location } from "./s3/client";
-import { S3StoreError, isNotFound, s3ErrorCode } from "./s3/errors";
-import { partSizeFor, streamToS3 } from "./s3/stream-upload";
-import { withXapi, type PoolTarget } from "./xapi/client";
-import { PoolConnectionError, XapiError } from "./xapi/errors";
+import { createS3Client, type S3Credentials, type S3Location } from "../lib/s3/client";
+import { S3StoreError, isNotFound, s3ErrorCode } from "../lib/s3/errors";
+import { partSizeFor, streamToS3 } from "../lib/s3/stream-upload";
+import { withXapi, type PoolTarget } from "../lib/xapi/client";
+import { PoolConnectionError, XapiError } from "../lib/xapi/errors";
 import { osFromGuestMetrics } from "./os-detect";
-import { createXvaVerifier, objectsOfClass, type XvaVerification } from "./xva";
+import { createXvaVerifier, objectsOfClass, type XvaVerification } from "../lib/xva";
 import { planRetention, type RetainedArtifact } from "./artifact-retention";
 
 /** Build facts recorded in the manifest. */

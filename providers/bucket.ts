@@ -16,8 +16,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { defined, isUnknown, providerCodeChanged } from "./dynamic/provider-code";
 import { s3CredentialsFrom } from "./dynamic/stack-secrets";
-import { createS3Client, type S3Credentials } from "./s3/client";
-import { S3StoreError, isNotFound, isNotImplemented, s3ErrorCode } from "./s3/errors";
+import { createS3Client, type S3Credentials } from "../lib/s3/client";
+import { S3StoreError, isNotFound, isNotImplemented, s3ErrorCode } from "../lib/s3/errors";
 
 /** User-facing arguments of the artifact bucket. */
 export interface ArtifactBucketArgs {

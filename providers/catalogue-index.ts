@@ -3,8 +3,8 @@ import { shimProvider } from "./dynamic/shim";
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { providerCodeChanged } from "./dynamic/provider-code";
 import { s3CredentialsFrom } from "./dynamic/stack-secrets";
-import { createS3Client, type S3Credentials, type S3Location } from "./s3/client";
-import { S3StoreError, isNotFound, s3ErrorCode } from "./s3/errors";
+import { createS3Client, type S3Credentials, type S3Location } from "../lib/s3/client";
+import { S3StoreError, isNotFound, s3ErrorCode } from "../lib/s3/errors";
 import type { StoredArtifact } from "./artifact-retention";
 
 /** One complete artifact, as listed in index.json. */

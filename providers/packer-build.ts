@@ -8,8 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./dynamic/shim";
 import { isUnknown, providerCodeChanged } from "./dynamic/provider-code";
 import { poolPasswordFrom } from "./dynamic/stack-secrets";
-import { withXapi, type PoolTarget } from "./xapi/client";
-import { destroyTemplate, findByBuildId } from "./xapi/templates";
+import { withXapi, type PoolTarget } from "../lib/xapi/client";
+import { destroyTemplate, findByBuildId } from "../lib/xapi/templates";
 
 /**
  * Runs the Packer build entry point (packer/build.sh) for one template.

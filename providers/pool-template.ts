@@ -3,9 +3,9 @@ import { shimProvider } from "./dynamic/shim";
 import { defined, isUnknown, providerCodeChanged } from "./dynamic/provider-code";
 import { poolPasswordFrom } from "./dynamic/stack-secrets";
 import { osFromGuestMetrics, osMismatch } from "./os-detect";
-import { withXapi, type PoolTarget } from "./xapi/client";
-import { PoolConnectionError, XapiError } from "./xapi/errors";
-import { buildIdTag, destroyTemplate, findByBuildId, findByUuid, type TemplateFacts } from "./xapi/templates";
+import { withXapi, type PoolTarget } from "../lib/xapi/client";
+import { PoolConnectionError, XapiError } from "../lib/xapi/errors";
+import { buildIdTag, destroyTemplate, findByBuildId, findByUuid, type TemplateFacts } from "../lib/xapi/templates";
 
 /** User-facing arguments. */
 export interface PoolTemplateArgs {

@@ -3,9 +3,9 @@ import type { TemplateConfig } from "./config/stack-config";
 import { Artifact } from "./artifact";
 import { PackerBuild } from "./packer-build";
 import { PoolTemplate } from "./pool-template";
-import type { S3Location } from "./s3/client";
+import type { S3Location } from "../lib/s3/client";
 import type { TemplateSources } from "./source-hash";
-import type { PoolTarget } from "./xapi/client";
+import type { PoolTarget } from "../lib/xapi/client";
 
 export interface GoldenTemplateArgs {
   readonly template: TemplateConfig;

@@ -20,7 +20,7 @@ import {
   buildXvaExport,
   createXvaWriter,
   extentsDiskSource,
-} from "../../providers/xva";
+} from "../../lib/xva";
 import type { DevpoolEngine } from "../engine";
 import { XapiError } from "../errors";
 import { assertVmOperation } from "../model/vm-lifecycle";

@@ -5,7 +5,7 @@
  * Without `restore`, objects get new uuids and VIFs new MACs; with it, both are kept (`restore=true` on /import).
  * CD VDIs on ISO SRs are not streamed: their VBD points at the local VDI with the same uuid, or becomes empty.
  */
-import { type OvaXml, objectsOfClass, streamedDisks } from "../../providers/xva";
+import { type OvaXml, objectsOfClass, streamedDisks } from "../../lib/xva";
 import type { Engine } from "../api/context";
 import {
   createVbd,

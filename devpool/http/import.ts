@@ -13,7 +13,7 @@
  *   and fails the task with xapi's error code.
  */
 import type * as http from "node:http";
-import { XvaChecksumError, XvaFormatError, parseXva } from "../../providers/xva";
+import { XvaChecksumError, XvaFormatError, parseXva } from "../../lib/xva";
 import type { DevpoolEngine } from "../engine";
 import { XapiError } from "../errors";
 import { NULL_REF } from "../model/types";

@@ -2,7 +2,7 @@
  * Between devpool's records (datetimes as xapi's `YYYYMMDDTHH:MM:SSZ` text, floats as numbers) and the XVA
  * library's typed records (datetimes as `Date`, floats possibly wrapped in `XmlRpcDouble`).
  */
-import { type ExportRecordLookup, type XmlRpcValue, type XvaClass, XmlRpcDouble } from "../../providers/xva";
+import { type ExportRecordLookup, type XmlRpcValue, type XvaClass, XmlRpcDouble } from "../../lib/xva";
 import type { Schema } from "../model/schema";
 import type { Rec, Store } from "../model/store";
 import { formatDate, parseDate } from "../rpc/format";

@@ -16,8 +16,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { osFromGuestMetrics } from "../../providers/os-detect";
-import { type PoolTarget, withXapi } from "../../providers/xapi/client";
-import { buildIdTag, findByBuildId, type TemplateFacts } from "../../providers/xapi/templates";
+import { type PoolTarget, withXapi } from "../../lib/xapi/client";
+import { buildIdTag, findByBuildId, type TemplateFacts } from "../../lib/xapi/templates";
 import {
   buildXvaExport,
   createXvaWriter,
@@ -26,7 +26,7 @@ import {
   planDiskChunks,
   serializeOvaXml,
   xvaTarLength,
-} from "../../providers/xva";
+} from "../../lib/xva";
 import { guestOsVersion, parseOsRelease } from "./guest-os";
 
 /** A failure of the pack-and-import step: what failed, and what to do. */

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../config/stack-config";
-import type { S3Credentials } from "../s3/client";
+import type { S3Credentials } from "../../lib/s3/client";
 
 /**
  * Credentials come from the stack's secret config, handed to dynamic providers by `configure` (decrypted, in the
