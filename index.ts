@@ -2,13 +2,13 @@
 // verification through the XAPI and its archive in S3, then the catalogue index. The catalogue itself is
 // stack configuration (Pulumi.<stack>.yaml `templates`), the one source of truth.
 import * as pulumi from "@pulumi/pulumi";
-import { CiAccess } from "./providers/aws-ci-access";
-import { ArtifactBucket } from "./providers/bucket";
-import { CatalogueIndex, type IndexEntry } from "./providers/catalogue-index";
+import { CiAccess } from "./components/ci-access";
+import { GoldenTemplate } from "./components/golden-template";
+import { ArtifactBucket } from "./providers/artifact-bucket";
+import { CatalogueIndex } from "./providers/catalogue-index";
 import { readStackConfig } from "./providers/config/pulumi-config";
 import { imageToolVersions } from "./providers/config/tool-versions";
 import { collectTemplateSources } from "./providers/source-hash";
-import { GoldenTemplate } from "./providers/template";
 
 const cfg = readStackConfig(new pulumi.Config(), __dirname);
 const toolVersions = imageToolVersions(__dirname);
@@ -23,57 +23,23 @@ const bucket = new ArtifactBucket("artifacts", {
   ...(cfg.s3.caCertificate !== undefined ? { caCertificate: cfg.s3.caCertificate } : {}),
 });
 
-const templates = cfg.templates.map((t) => ({
-  t,
-  g: new GoldenTemplate(t.name, {
-    template: t,
-    sources: collectTemplateSources(__dirname, t.packerTemplate, t.varFile, toolVersions),
-    toolVersions,
-    pool: cfg.pool,
-    store,
-    bucket,
-  }),
-}));
+const templates = cfg.templates.map(
+  (t) =>
+    new GoldenTemplate(t.name, {
+      template: t,
+      sources: collectTemplateSources(__dirname, t.packerTemplate, t.varFile, toolVersions),
+      toolVersions,
+      pool: cfg.pool,
+      store,
+      bucket,
+    }),
+);
 
+// Written after every artifact is complete: the index never lists a key that is not in the store yet.
 const index = new CatalogueIndex(
   "catalogue-index",
-  {
-    store,
-    // Every artifact in the store: each template's current one and the earlier ones its retention keeps.
-    entries: pulumi
-      .all(
-        templates.map(({ t, g }) =>
-          pulumi
-            .all([
-              g.artifact.key,
-              g.artifact.manifestKey,
-              g.artifact.sha256,
-              g.artifact.sizeBytes,
-              g.build.buildId,
-              g.artifact.exportedAt,
-              g.artifact.previous,
-            ])
-            .apply(([key, manifestKey, sha256, sizeBytes, buildId, exportedAt, previous]) =>
-              [
-                { key, manifestKey, sha256, sizeBytes, buildId, exportedAt },
-                ...(previous ?? []).filter((p) => p.missing !== true),
-              ].map(({ key, manifestKey, sha256, sizeBytes, buildId, exportedAt }): IndexEntry => ({
-                template: t.name,
-                os: t.os,
-                version: t.version,
-                key,
-                manifestKey,
-                sha256,
-                sizeBytes,
-                buildId,
-                exportedAt,
-              })),
-            ),
-        ),
-      )
-      .apply((lists) => lists.flat()),
-  },
-  { dependsOn: [bucket, ...templates.map(({ g }) => g.artifact)] },
+  { store, entries: pulumi.all(templates.map((g) => g.indexEntries)).apply((lists) => lists.flat()) },
+  { dependsOn: [bucket, ...templates.map((g) => g.artifact)] },
 );
 
 // AWS-only extra: a least-privilege IAM user for the CI runner (its plugin is needed only on such stacks).
@@ -83,8 +49,8 @@ export const bucketName = bucket.bucket;
 export const ciUser = ciAccess ? ciAccess.user.name : "none (s3.aws is false)";
 export const indexKey = index.key;
 /** What is built: one row per template (the table `npm start` prints). */
-export const built = templates.map(({ t, g }) => ({
-  name: t.name,
+export const built = templates.map((g) => ({
+  name: g.config.name,
   poolUuid: g.poolTemplate.uuid,
   osDetected: g.poolTemplate.osName,
   s3Key: g.artifact.key,

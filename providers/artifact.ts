@@ -1,16 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./dynamic/shim";
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { isUnknown, providerCodeChanged } from "./dynamic/provider-code";
-import { poolPasswordFrom, s3CredentialsFrom } from "./dynamic/stack-secrets";
-import { createS3Client, type S3Credentials, type S3Location } from "../lib/s3/client";
-import { S3StoreError, isNotFound, s3ErrorCode } from "../lib/s3/errors";
-import { partSizeFor, streamToS3 } from "../lib/s3/stream-upload";
-import { withXapi, type PoolTarget } from "../lib/xapi/client";
-import { PoolConnectionError, XapiError } from "../lib/xapi/errors";
-import { osFromGuestMetrics } from "./os-detect";
+import { isXcpngError } from "../lib/errors";
+import { isNotFound } from "../lib/s3/errors";
+import { partSizeFor, streamToS3, type StreamUploadResult } from "../lib/s3/stream-upload";
+import type { PoolTarget, XapiSession } from "../lib/xapi/client";
 import { createXvaVerifier, objectsOfClass, type XvaVerification } from "../lib/xva";
+import { changedKeys, diffResult } from "./dynamic/diff";
+import { ProviderBase } from "./dynamic/provider-base";
+import { s3Failure } from "./dynamic/s3-failure";
+import { ArtifactExportError } from "./errors";
+import { osFromGuestMetrics } from "./os-detect";
 import { planRetention, type RetainedArtifact } from "./artifact-retention";
+import { storeChanged, type ArtifactStore } from "./store";
 
 /** Build facts recorded in the manifest. */
 export interface ArtifactFacts {
@@ -25,7 +27,7 @@ export interface ArtifactFacts {
 
 export interface ArtifactArgs {
   readonly pool: pulumi.Input<PoolTarget>;
-  readonly store: pulumi.Input<S3Location & { bucket: string }>;
+  readonly store: pulumi.Input<ArtifactStore>;
   readonly templateUuid: pulumi.Input<string>;
   readonly templateName: pulumi.Input<string>;
   readonly os: pulumi.Input<string>;
@@ -39,7 +41,7 @@ export interface ArtifactArgs {
 
 export interface ArtifactInputs {
   readonly pool: PoolTarget;
-  readonly store: S3Location & { readonly bucket: string };
+  readonly store: ArtifactStore;
   readonly templateUuid: string;
   readonly templateName: string;
   readonly os: string;
@@ -110,10 +112,13 @@ export function xvaOsOf(v: XvaVerification): string {
 
 /** The identity of an export: when one of these changes (or the object went missing), `up` exports again. */
 const EXPORT_KEYS = ["templateUuid", "templateName", "os", "version"] as const;
+/** Settings that change what is recorded or kept, not the stored object. */
+const SETTING_KEYS = ["retention", "pool", "facts", "store"] as const;
 
-function needsExport(olds: ArtifactOutputs, news: ArtifactInputs): boolean {
+/** Whether an update must export the template again (a new template, or the stored object went missing). */
+export function needsExport(olds: ArtifactOutputs, news: ArtifactInputs): boolean {
   // Unknown in preview (the template updates in place): `up`'s own diff decides.
-  return olds.missing === true || EXPORT_KEYS.some((k) => !isUnknown(news[k]) && olds[k] !== news[k]);
+  return olds.missing === true || changedKeys(olds, news, EXPORT_KEYS).length > 0;
 }
 
 /** The artifact an output set describes, as retention lists it. */
@@ -128,32 +133,34 @@ function retained(o: ArtifactOutputs): RetainedArtifact {
   };
 }
 
-/** An XVA export of a pool template, streamed into S3 and verified on the way, with its manifest. */
-export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<ArtifactInputs, ArtifactOutputs> {
-  private password: string | undefined;
-  private credentials: S3Credentials | undefined;
+/** What one export produced, before it becomes the resource's outputs. */
+interface ExportedObject {
+  readonly key: string;
+  readonly manifestKey: string;
+  readonly timestamp: string;
+  readonly upload: StreamUploadResult;
+  readonly verification: XvaVerification;
+}
 
-  configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
-    this.password = poolPasswordFrom(req.config);
-    this.credentials = s3CredentialsFrom(req.config);
-    return Promise.resolve();
-  }
+/** An XVA export of a pool template, streamed into S3 and verified on the way, with its manifest. */
+export class ArtifactProvider
+  extends ProviderBase
+  implements pulumi.dynamic.ResourceProvider<ArtifactInputs, ArtifactOutputs>
+{
+  protected readonly component = PREFIX;
 
   diff(_id: string, olds: ArtifactOutputs, news: ArtifactInputs): Promise<pulumi.dynamic.DiffResult> {
     // A new build or a missing object is an update that exports again and keeps earlier artifacts (retention);
     // only another store replaces the resource (its artifacts cannot move with it).
-    const replaces =
-      olds.store.bucket !== news.store.bucket || olds.store.endpoint !== news.store.endpoint ? ["store"] : [];
-    const changed =
-      needsExport(olds, news) ||
-      (olds.previous ?? []).some((a) => a.missing === true) ||
-      olds.retention !== news.retention ||
-      JSON.stringify(olds.pool) !== JSON.stringify(news.pool) ||
-      JSON.stringify(olds.facts) !== JSON.stringify(news.facts);
-    return Promise.resolve({
-      changes: replaces.length > 0 || changed || providerCodeChanged(olds, news),
-      replaces,
-    });
+    return Promise.resolve(
+      diffResult(olds, news, {
+        replaces: storeChanged(olds.store, news.store) ? ["store"] : [],
+        updates:
+          needsExport(olds, news) ||
+          (olds.previous ?? []).some((a) => a.missing === true) ||
+          changedKeys(olds, news, SETTING_KEYS, "change").length > 0,
+      }),
+    );
   }
 
   async create(inputs: ArtifactInputs): Promise<pulumi.dynamic.CreateResult<ArtifactOutputs>> {
@@ -166,109 +173,98 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
     inputs: ArtifactInputs,
     previous: readonly RetainedArtifact[],
   ): Promise<ArtifactOutputs> {
-    if (this.password === undefined) {
-      throw new PoolConnectionError(
-        `${PREFIX}: no pool password: set it with 'pulumi config set --secret poolPassword'`,
-      );
-    }
+    this.poolPassword(); // a missing secret fails before anything touches the store
     const { key, manifestKey, timestamp } = artifactKeys(
       inputs.os,
       inputs.version,
       inputs.templateName,
       new Date(),
     );
-    const s3 = createS3Client(inputs.store, this.credentials);
     const where = `s3://${inputs.store.bucket}/${key}`;
-    try {
-      const { upload, verification } = await withXapi(inputs.pool, this.password, async (x) => {
-        const res = await x.getResource("/export", { uuid: inputs.templateUuid, use_compression: "false" });
-        if (res.statusCode !== 200) {
-          res.body.resume();
-          throw new XapiError(
-            `${PREFIX}: GET /export of ${inputs.templateUuid} answered HTTP ${res.statusCode}`,
-            "EXPORT_FAILED",
-          );
-        }
-        const verifier = createXvaVerifier();
-        let lastLog = 0;
-        const total = inputs.virtualSizeBytes;
-        const upload = await streamToS3(res.body, [verifier], {
-          client: s3,
-          bucket: inputs.store.bucket,
-          key,
-          partSizeBytes: partSizeFor(total + 64 * 1024 * 1024),
-          contentType: "application/octet-stream",
-          metadata: { "xcpng-template": inputs.templateName, "xcpng-build-id": inputs.facts.buildId },
-          onProgress: (n) => {
-            if (Date.now() - lastLog < 5000) return;
-            lastLog = Date.now();
-            console.log(
-              `${PREFIX}: ${inputs.templateName}: ${(n / 1048576).toFixed(0)} MiB uploaded to ${where}`,
-            );
-          },
-        });
-        return { upload, verification: await verifier.verification };
-      });
-      const sha256 = verification.sha256;
-      const outs = this.outputs(inputs, previous, {
-        key,
-        manifestKey,
-        timestamp,
-        sha256,
-        verification,
-        bytes: upload.bytes,
-        etag: upload.etag,
-      });
-      await this.writeManifest(s3, inputs, outs, timestamp);
-      console.log(
-        `${PREFIX}: ${where} complete: ${upload.bytes} bytes, sha256 ${sha256.slice(0, 16)}…, ${verification.chunks} chunks verified, ` +
-          `provider peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
+    return this.withS3(inputs.store, async (s3) => {
+      try {
+        const exported = await this.withPool(inputs.pool, (x) =>
+          this.streamExport(x, s3, inputs, { key, manifestKey, timestamp }),
+        );
+        const outs = this.outputs(inputs, previous, exported);
+        await this.writeManifest(s3, inputs, outs, timestamp);
+        console.log(
+          `${PREFIX}: ${where} complete: ${outs.sizeBytes} bytes, sha256 ${outs.sha256.slice(0, 16)}…, ` +
+            `${outs.chunksVerified} chunks verified, ` +
+            `provider peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
+        );
+        return outs;
+      } catch (e) {
+        // Nothing half-published: the multipart upload was aborted by streamToS3; remove a manifest if written.
+        await s3
+          .send(new DeleteObjectCommand({ Bucket: inputs.store.bucket, Key: manifestKey }))
+          .catch(() => undefined);
+        // Pool, store and XVA errors already say what failed and where; anything else is wrapped with the context.
+        if (isXcpngError(e)) throw e;
+        throw new ArtifactExportError(
+          `${PREFIX}: export of ${inputs.templateName} (${inputs.templateUuid}) to ${where} failed: ` +
+            `${e instanceof Error ? e.message : String(e)}. Run 'pulumi up' again; nothing was published.`,
+          { cause: e },
+        );
+      }
+    });
+  }
+
+  /** `GET /export` of the template, piped through the XVA verifier into a multipart upload at `at.key`. */
+  private async streamExport(
+    x: XapiSession,
+    s3: S3Client,
+    inputs: ArtifactInputs,
+    at: { key: string; manifestKey: string; timestamp: string },
+  ): Promise<ExportedObject> {
+    const where = `s3://${inputs.store.bucket}/${at.key}`;
+    const res = await x.getResource("/export", { uuid: inputs.templateUuid, use_compression: "false" });
+    if (res.statusCode !== 200) {
+      res.body.resume();
+      throw new ArtifactExportError(
+        `${PREFIX}: GET /export of ${inputs.templateUuid} on ${inputs.pool.url} answered HTTP ` +
+          `${res.statusCode}, expected 200. Check that the template still exists ('pulumi refresh').`,
       );
-      return outs;
-    } catch (e) {
-      // Nothing half-published: the multipart upload was aborted by streamToS3; remove a manifest if written.
-      await s3
-        .send(new DeleteObjectCommand({ Bucket: inputs.store.bucket, Key: manifestKey }))
-        .catch(() => undefined);
-      throw e instanceof Error && /^artifact: |^upload to /.test(e.message)
-        ? e
-        : new S3StoreError(
-            `${PREFIX}: export of ${inputs.templateName} (${inputs.templateUuid}) to ${where} failed: ${(e as Error).message}`,
-            s3ErrorCode(e),
-            { cause: e },
-          );
-    } finally {
-      s3.destroy();
     }
+    const verifier = createXvaVerifier();
+    let lastLog = 0;
+    const upload = await streamToS3(res.body, [verifier], {
+      client: s3,
+      bucket: inputs.store.bucket,
+      key: at.key,
+      // The export is bounded by the disks' virtual size plus the XVA's metadata and checksum entries.
+      partSizeBytes: partSizeFor(inputs.virtualSizeBytes + 64 * 1024 * 1024),
+      contentType: "application/octet-stream",
+      metadata: { "xcpng-template": inputs.templateName, "xcpng-build-id": inputs.facts.buildId },
+      onProgress: (n) => {
+        if (Date.now() - lastLog < 5000) return;
+        lastLog = Date.now();
+        console.log(
+          `${PREFIX}: ${inputs.templateName}: ${(n / 1048576).toFixed(0)} MiB uploaded to ${where}`,
+        );
+      },
+    });
+    return { ...at, upload, verification: await verifier.verification };
   }
 
   async read(id: string, props?: ArtifactOutputs): Promise<pulumi.dynamic.ReadResult<ArtifactOutputs>> {
     if (!props) return {};
-    const s3 = createS3Client(props.store, this.credentials);
-    try {
-      const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.key }));
-      if (head.ContentLength !== props.sizeBytes || (props.etag && head.ETag !== props.etag)) {
-        console.log(
-          `${PREFIX}: s3://${props.store.bucket}/${props.key} was altered (size or ETag differs): it will be exported again`,
-        );
-        return { id, props: { ...props, missing: true } };
-      }
-      await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.manifestKey }));
-      return { id, props: { ...props, previous: await this.markMissing(s3, props) } };
-    } catch (e) {
-      if (isNotFound(e)) {
-        console.log(
-          `${PREFIX}: s3://${props.store.bucket}/${props.key} or its manifest is missing: it will be exported again`,
-        );
+    const where = `s3://${props.store.bucket}/${props.key}`;
+    return this.withS3(props.store, async (s3) => {
+      try {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.key }));
+        if (head.ContentLength !== props.sizeBytes || (props.etag && head.ETag !== props.etag)) {
+          console.log(`${PREFIX}: ${where} was altered (size or ETag differs): it will be exported again`);
+          return { id, props: { ...props, missing: true } };
+        }
+        await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.manifestKey }));
+        return { id, props: { ...props, previous: await this.markMissing(s3, props) } };
+      } catch (e) {
+        if (!isNotFound(e)) throw s3Failure(e, `${PREFIX}: reading ${where}`);
+        console.log(`${PREFIX}: ${where} or its manifest is missing: it will be exported again`);
         return { id, props: { ...props, missing: true, previous: await this.markMissing(s3, props) } };
       }
-      throw new S3StoreError(
-        `${PREFIX}: read s3://${props.store.bucket}/${props.key}: ${s3ErrorCode(e) ?? String(e)}`,
-        s3ErrorCode(e),
-      );
-    } finally {
-      s3.destroy();
-    }
+    });
   }
 
   /**
@@ -283,7 +279,7 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
           () => true,
           (e: unknown) => {
             if (isNotFound(e)) return false;
-            throw e;
+            throw s3Failure(e, `${PREFIX}: reading s3://${props.store.bucket}/${a.key}`);
           },
         ),
       ),
@@ -330,51 +326,36 @@ export class ArtifactProvider implements pulumi.dynamic.ResourceProvider<Artifac
 
   /** Deletes artifacts (manifest first, then the XVA); an already missing object is not an error. */
   private async remove(
-    store: S3Location & { readonly bucket: string },
+    store: ArtifactStore,
     artifacts: readonly RetainedArtifact[],
     why: string,
   ): Promise<void> {
     if (artifacts.length === 0) return;
-    const s3 = createS3Client(store, this.credentials);
-    try {
+    await this.withS3(store, async (s3) => {
       for (const a of artifacts) {
         for (const Key of [a.manifestKey, a.key]) {
           await s3.send(new DeleteObjectCommand({ Bucket: store.bucket, Key })).catch((e: unknown) => {
             if (!isNotFound(e))
-              throw new S3StoreError(
-                `${PREFIX}: deleting s3://${store.bucket}/${Key} (${why}) failed: ${s3ErrorCode(e) ?? String(e)}`,
-                s3ErrorCode(e),
-                { cause: e },
-              );
+              throw s3Failure(e, `${PREFIX}: deleting s3://${store.bucket}/${Key} (${why})`);
           });
         }
         console.log(`${PREFIX}: deleted s3://${store.bucket}/${a.key} and its manifest (${why})`);
       }
-    } finally {
-      s3.destroy();
-    }
+    });
   }
 
   private outputs(
     inputs: ArtifactInputs,
     previous: readonly RetainedArtifact[],
-    r: {
-      key: string;
-      manifestKey: string;
-      timestamp: string;
-      sha256: string;
-      verification: XvaVerification;
-      bytes: number;
-      etag: string;
-    },
+    r: ExportedObject,
   ): ArtifactOutputs {
     return {
       ...inputs,
       key: r.key,
       manifestKey: r.manifestKey,
-      sha256: r.sha256,
-      sizeBytes: r.bytes,
-      etag: r.etag,
+      sha256: r.verification.sha256,
+      sizeBytes: r.upload.bytes,
+      etag: r.upload.etag,
       exportedAt: new Date().toISOString(),
       xvaOs: xvaOsOf(r.verification),
       chunksVerified: r.verification.chunks,

@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./dynamic/shim";
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { providerCodeChanged } from "./dynamic/provider-code";
-import { s3CredentialsFrom } from "./dynamic/stack-secrets";
-import { createS3Client, type S3Credentials, type S3Location } from "../lib/s3/client";
-import { S3StoreError, isNotFound, s3ErrorCode } from "../lib/s3/errors";
+import { changedKeys, diffResult } from "./dynamic/diff";
+import { ProviderBase } from "./dynamic/provider-base";
+import { storeChanged, type ArtifactStore } from "./store";
+import { s3Failure } from "./dynamic/s3-failure";
+import { isNotFound } from "../lib/s3/errors";
 import type { StoredArtifact } from "./artifact-retention";
 
 /** One complete artifact, as listed in index.json. */
@@ -41,13 +42,13 @@ export function buildCatalogue(entries: readonly IndexEntry[], now = new Date())
 }
 
 export interface CatalogueIndexArgs {
-  readonly store: pulumi.Input<S3Location & { bucket: string }>;
+  readonly store: pulumi.Input<ArtifactStore>;
   /** Complete artifacts only: pass Artifact outputs, so the index is written after every upload finished. */
   readonly entries: pulumi.Input<{ readonly [K in keyof IndexEntry]: pulumi.Input<IndexEntry[K]> }[]>;
 }
 
 export interface CatalogueIndexInputs {
-  readonly store: S3Location & { readonly bucket: string };
+  readonly store: ArtifactStore;
   readonly entries: IndexEntry[];
 }
 
@@ -59,29 +60,23 @@ export interface CatalogueIndexOutputs extends CatalogueIndexInputs {
 const PREFIX = "catalogue-index";
 
 /** index.json at the bucket root: every artifact with its manifest, and a `latest` pointer per template. */
-export class CatalogueIndexProvider implements pulumi.dynamic.ResourceProvider<
-  CatalogueIndexInputs,
-  CatalogueIndexOutputs
-> {
-  private credentials: S3Credentials | undefined;
-
-  configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
-    this.credentials = s3CredentialsFrom(req.config);
-    return Promise.resolve();
-  }
+export class CatalogueIndexProvider
+  extends ProviderBase
+  implements pulumi.dynamic.ResourceProvider<CatalogueIndexInputs, CatalogueIndexOutputs>
+{
+  protected readonly component = PREFIX;
 
   diff(
     _id: string,
     olds: CatalogueIndexOutputs,
     news: CatalogueIndexInputs,
   ): Promise<pulumi.dynamic.DiffResult> {
-    const replaces =
-      olds.store.bucket !== news.store.bucket || olds.store.endpoint !== news.store.endpoint ? ["store"] : [];
-    const changed = JSON.stringify(olds.entries) !== JSON.stringify(news.entries);
-    return Promise.resolve({
-      changes: replaces.length > 0 || changed || providerCodeChanged(olds, news),
-      replaces,
-    });
+    return Promise.resolve(
+      diffResult(olds, news, {
+        replaces: storeChanged(olds.store, news.store) ? ["store"] : [],
+        updates: changedKeys(olds, news, ["entries", "store"], "change"),
+      }),
+    );
   }
 
   async create(inputs: CatalogueIndexInputs): Promise<pulumi.dynamic.CreateResult<CatalogueIndexOutputs>> {
@@ -101,67 +96,52 @@ export class CatalogueIndexProvider implements pulumi.dynamic.ResourceProvider<
     props?: CatalogueIndexOutputs,
   ): Promise<pulumi.dynamic.ReadResult<CatalogueIndexOutputs>> {
     if (!props) return {};
-    const s3 = createS3Client(props.store, this.credentials);
-    try {
-      const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: INDEX_KEY }));
-      if (head.ETag !== props.etag) {
-        console.log(
-          `${PREFIX}: s3://${props.store.bucket}/${INDEX_KEY} was changed outside Pulumi: it will be rewritten`,
-        );
+    const where = `s3://${props.store.bucket}/${INDEX_KEY}`;
+    return this.withS3(props.store, async (s3) => {
+      try {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: INDEX_KEY }));
+        if (head.ETag === props.etag) return { id, props };
+        console.log(`${PREFIX}: ${where} was changed outside Pulumi: it will be rewritten`);
         return {};
+      } catch (e) {
+        if (isNotFound(e)) return {};
+        throw s3Failure(e, `${PREFIX}: reading ${where}`);
       }
-      return { id, props };
-    } catch (e) {
-      if (isNotFound(e)) return {};
-      throw new S3StoreError(
-        `${PREFIX}: read s3://${props.store.bucket}/${INDEX_KEY}: ${s3ErrorCode(e) ?? String(e)}`,
-        s3ErrorCode(e),
-      );
-    } finally {
-      s3.destroy();
-    }
+    });
   }
 
   async delete(_id: string, props: CatalogueIndexOutputs): Promise<void> {
-    const s3 = createS3Client(props.store, this.credentials);
-    try {
-      await s3.send(new DeleteObjectCommand({ Bucket: props.store.bucket, Key: INDEX_KEY }));
-    } catch (e) {
-      if (!isNotFound(e))
-        throw new S3StoreError(
-          `${PREFIX}: delete s3://${props.store.bucket}/${INDEX_KEY}: ${s3ErrorCode(e)}`,
-          s3ErrorCode(e),
-        );
-    } finally {
-      s3.destroy();
-    }
+    await this.withS3(props.store, async (s3) => {
+      await s3
+        .send(new DeleteObjectCommand({ Bucket: props.store.bucket, Key: INDEX_KEY }))
+        .catch((e: unknown) => {
+          if (!isNotFound(e))
+            throw s3Failure(e, `${PREFIX}: deleting s3://${props.store.bucket}/${INDEX_KEY}`);
+        });
+    });
   }
 
   private async write(inputs: CatalogueIndexInputs): Promise<CatalogueIndexOutputs> {
-    const s3 = createS3Client(inputs.store, this.credentials);
-    try {
-      const doc = buildCatalogue(inputs.entries);
-      const put = await s3.send(
+    const where = `s3://${inputs.store.bucket}/${INDEX_KEY}`;
+    const doc = buildCatalogue(inputs.entries);
+    const put = await this.withS3(inputs.store, (s3) =>
+      s3.send(
         new PutObjectCommand({
           Bucket: inputs.store.bucket,
           Key: INDEX_KEY,
           Body: JSON.stringify(doc, null, 2),
           ContentType: "application/json",
         }),
+      ),
+    ).catch((e: unknown) => {
+      throw s3Failure(
+        e,
+        `${PREFIX}: writing ${where}`,
+        "The artifacts are complete; run 'pulumi up' again to publish the index.",
       );
-      console.log(
-        `${PREFIX}: wrote s3://${inputs.store.bucket}/${INDEX_KEY} (${doc.artifacts.length} artifact(s))`,
-      );
-      return { ...inputs, key: INDEX_KEY, etag: put.ETag ?? "" };
-    } catch (e) {
-      throw new S3StoreError(
-        `${PREFIX}: writing s3://${inputs.store.bucket}/${INDEX_KEY} failed: ${s3ErrorCode(e) ?? String(e)}. The artifacts ` +
-          `are complete; run 'pulumi up' again to publish the index.`,
-        s3ErrorCode(e),
-      );
-    } finally {
-      s3.destroy();
-    }
+    });
+    console.log(`${PREFIX}: wrote ${where} (${doc.artifacts.length} artifact(s))`);
+    return { ...inputs, key: INDEX_KEY, etag: put.ETag ?? "" };
   }
 }
 

@@ -6,9 +6,11 @@ import * as path from "node:path";
 import * as readline from "node:readline";
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./dynamic/shim";
-import { isUnknown, providerCodeChanged } from "./dynamic/provider-code";
-import { poolPasswordFrom } from "./dynamic/stack-secrets";
-import { withXapi, type PoolTarget } from "../lib/xapi/client";
+import { isUnknown } from "./dynamic/provider-code";
+import { changedKeys, diffResult } from "./dynamic/diff";
+import { ProviderBase } from "./dynamic/provider-base";
+import { PackerBuildError } from "./errors";
+import type { PoolTarget } from "../lib/xapi/client";
 import { destroyTemplate, findByBuildId } from "../lib/xapi/templates";
 
 /**
@@ -51,7 +53,9 @@ export interface PackerBuildOutputs extends PackerBuildInputs {
 }
 
 /** Keys whose change means a new image. */
-const REBUILD_KEYS = ["templateName", "packerTemplate", "varFile", "sources", "toolVersions"] as const;
+export const REBUILD_KEYS = ["templateName", "packerTemplate", "varFile", "sources", "toolVersions"] as const;
+/** Keys that change how the pool is reached or what the template is tagged with: the image stays. */
+const SETTING_KEYS = ["pool", "tags"] as const;
 
 /** The build's result line (build.sh prints one compact JSON object on stdout). */
 interface BuildResult {
@@ -79,23 +83,11 @@ export function newBuildId(now = new Date()): string {
 
 const PREFIX = "packer-build";
 
-export class PackerBuildError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PackerBuildError";
-  }
-}
-
-export class PackerBuildProvider implements pulumi.dynamic.ResourceProvider<
-  PackerBuildInputs,
-  PackerBuildOutputs
-> {
-  private password: string | undefined;
-
-  configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
-    this.password = poolPasswordFrom(req.config);
-    return Promise.resolve();
-  }
+export class PackerBuildProvider
+  extends ProviderBase
+  implements pulumi.dynamic.ResourceProvider<PackerBuildInputs, PackerBuildOutputs>
+{
+  protected readonly component = PREFIX;
 
   check(
     _olds: PackerBuildInputs,
@@ -113,14 +105,12 @@ export class PackerBuildProvider implements pulumi.dynamic.ResourceProvider<
   }
 
   diff(_id: string, olds: PackerBuildOutputs, news: PackerBuildInputs): Promise<pulumi.dynamic.DiffResult> {
-    const replaces = REBUILD_KEYS.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-    const other =
-      JSON.stringify(olds.pool) !== JSON.stringify(news.pool) ||
-      JSON.stringify(olds.tags) !== JSON.stringify(news.tags);
-    return Promise.resolve({
-      changes: replaces.length > 0 || other || providerCodeChanged(olds, news),
-      replaces,
-    });
+    return Promise.resolve(
+      diffResult(olds, news, {
+        replaces: changedKeys(olds, news, REBUILD_KEYS, "change"),
+        updates: changedKeys(olds, news, SETTING_KEYS),
+      }),
+    );
   }
 
   async create(inputs: PackerBuildInputs): Promise<pulumi.dynamic.CreateResult<PackerBuildOutputs>> {
@@ -140,7 +130,7 @@ export class PackerBuildProvider implements pulumi.dynamic.ResourceProvider<
 
   async read(id: string, props?: PackerBuildOutputs): Promise<pulumi.dynamic.ReadResult<PackerBuildOutputs>> {
     if (!props) return {};
-    const found = await withXapi(props.pool, this.secret(), (x) => findByBuildId(x, props.buildId));
+    const found = await this.withPool(props.pool, (x) => findByBuildId(x, props.buildId));
     if (!found) {
       console.log(
         `${PREFIX}: the template of build ${props.buildId} is gone from the pool: it will be rebuilt`,
@@ -162,23 +152,14 @@ export class PackerBuildProvider implements pulumi.dynamic.ResourceProvider<
   async delete(_id: string, props: PackerBuildOutputs): Promise<void> {
     // Normally the PoolTemplate resource destroys the template; this catches a build whose template was
     // never adopted (verification never ran), so nothing is left on the pool.
-    await withXapi(props.pool, this.secret(), async (x) => {
+    await this.withPool(props.pool, async (x) => {
       const facts = await findByBuildId(x, props.buildId);
       if (facts) await destroyTemplate(x, facts);
     });
   }
 
-  private secret(): string {
-    if (this.password === undefined) {
-      throw new PackerBuildError(
-        `${PREFIX}: no pool password: set it with 'pulumi config set --secret poolPassword'`,
-      );
-    }
-    return this.password;
-  }
-
   private async runBuild(inputs: PackerBuildInputs, buildId: string): Promise<BuildResult> {
-    const password = this.secret();
+    const password = this.poolPassword();
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "xcpng-packer-"));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -210,13 +191,21 @@ export class PackerBuildProvider implements pulumi.dynamic.ResourceProvider<
         const tail: string[] = [];
         child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
         readline.createInterface({ input: child.stderr }).on("line", (line) => {
-          const safe = mask(line, [password]);
+          const safe = mask(line, this.secrets.values);
           tail.push(safe);
           if (tail.length > 30) tail.shift();
           console.log(`${tag} ${safe}`);
         });
         child.on("error", (e) =>
-          reject(new PackerBuildError(`${PREFIX}: could not run packer/build.sh: ${e.message}`)),
+          reject(
+            new PackerBuildError(
+              "BUILD_NOT_STARTED",
+              `${PREFIX}: could not run packer/build.sh: ${e.message}`,
+              {
+                cause: e,
+              },
+            ),
+          ),
         );
         child.on("close", (code) => {
           if (code !== 0) {
@@ -224,6 +213,7 @@ export class PackerBuildProvider implements pulumi.dynamic.ResourceProvider<
               [...tail].reverse().find((l) => l.includes("FAILED at step")) ?? `exit status ${code}`;
             reject(
               new PackerBuildError(
+                "BUILD_FAILED",
                 `${PREFIX}: the build of ${inputs.templateName} failed: ${failed}\n--- last lines of the build log ---\n` +
                   tail.join("\n"),
               ),
@@ -236,6 +226,7 @@ export class PackerBuildProvider implements pulumi.dynamic.ResourceProvider<
           } catch {
             reject(
               new PackerBuildError(
+                "BUILD_NO_RESULT",
                 `${PREFIX}: packer/build.sh printed no JSON result line (got ${JSON.stringify(last.slice(0, 200))})`,
               ),
             );

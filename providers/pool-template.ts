@@ -1,11 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./dynamic/shim";
-import { defined, isUnknown, providerCodeChanged } from "./dynamic/provider-code";
-import { poolPasswordFrom } from "./dynamic/stack-secrets";
+import { defined, isUnknown } from "./dynamic/provider-code";
+import { changedKeys, diffResult } from "./dynamic/diff";
+import { ProviderBase } from "./dynamic/provider-base";
+import { RULES, ruleFailure } from "./config/rules";
+import { TemplateNotFoundError, TemplateVerificationError } from "./errors";
 import { osFromGuestMetrics, osMismatch } from "./os-detect";
 import { withXapi, type PoolTarget } from "../lib/xapi/client";
-import { PoolConnectionError, XapiError } from "../lib/xapi/errors";
-import { buildIdTag, destroyTemplate, findByBuildId, findByUuid, type TemplateFacts } from "../lib/xapi/templates";
+import { PoolConnectionError } from "../lib/xapi/errors";
+import {
+  buildIdTag,
+  destroyTemplate,
+  findByBuildId,
+  findByUuid,
+  type TemplateFacts,
+} from "../lib/xapi/templates";
 
 /** User-facing arguments. */
 export interface PoolTemplateArgs {
@@ -48,41 +57,25 @@ export function problemsOf(f: TemplateFacts, declared: { os: string; version: st
 
 const PREFIX = "pool-template";
 
+/** The template's identity: another build is another template. */
+const IDENTITY_KEYS = ["buildId"] as const;
+/** What it is verified against, and how the pool is reached. */
+const SETTING_KEYS = ["declaredOs", "declaredVersion", "pool"] as const;
+
 /** A template on the pool, found by its build-id tag, verified, and tracked until deleted. */
-export class PoolTemplateProvider implements pulumi.dynamic.ResourceProvider<
-  PoolTemplateInputs,
-  PoolTemplateOutputs
-> {
-  private password: string | undefined;
-
-  configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
-    this.password = poolPasswordFrom(req.config);
-    return Promise.resolve();
-  }
-
-  private secret(): string {
-    if (this.password === undefined) {
-      throw new PoolConnectionError(
-        `${PREFIX}: no pool password: set it with 'pulumi config set --secret poolPassword' (read from stdin)`,
-      );
-    }
-    return this.password;
-  }
+export class PoolTemplateProvider
+  extends ProviderBase
+  implements pulumi.dynamic.ResourceProvider<PoolTemplateInputs, PoolTemplateOutputs>
+{
+  protected readonly component = PREFIX;
 
   async check(
     _olds: PoolTemplateInputs,
     news: PoolTemplateInputs,
   ): Promise<pulumi.dynamic.CheckResult<PoolTemplateInputs>> {
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    if (
-      !isUnknown(news.buildId) &&
-      (typeof news.buildId !== "string" || !/^[A-Za-z0-9._-]{1,128}$/.test(news.buildId))
-    ) {
-      failures.push({
-        property: "buildId",
-        reason: `expected 1-128 of [A-Za-z0-9._-], got ${JSON.stringify(news.buildId)}`,
-      });
-    }
+    const buildIdProblem = isUnknown(news.buildId) ? undefined : ruleFailure(RULES.buildId, news.buildId);
+    if (buildIdProblem !== undefined) failures.push({ property: "buildId", reason: buildIdProblem });
     if (
       !isUnknown(news.pool) &&
       (typeof news.pool?.url !== "string" || typeof news.pool.username !== "string")
@@ -103,10 +96,11 @@ export class PoolTemplateProvider implements pulumi.dynamic.ResourceProvider<
     const key = JSON.stringify(pool);
     let p = this.logins.get(key);
     if (p === undefined) {
+      const password = this.secrets.poolPassword;
       p =
-        this.password === undefined
+        password === undefined
           ? Promise.resolve("no pool password: set it with 'pulumi config set --secret poolPassword'")
-          : withXapi(pool, this.password, () => Promise.resolve()).then(
+          : withXapi(pool, password, () => Promise.resolve()).then(
               () => undefined,
               (e: unknown) => (e instanceof PoolConnectionError ? e.message : undefined),
             );
@@ -117,26 +111,21 @@ export class PoolTemplateProvider implements pulumi.dynamic.ResourceProvider<
 
   diff(_id: string, olds: PoolTemplateOutputs, news: PoolTemplateInputs): Promise<pulumi.dynamic.DiffResult> {
     // An unknown build id (preview, while the build resource itself updates in place) is not a new build:
-    // `up` diffs again with the real value and replaces only if it changed.
-    const replaces = !isUnknown(news.buildId) && olds.buildId !== news.buildId ? ["buildId"] : [];
-    const changed =
-      olds.declaredOs !== news.declaredOs ||
-      olds.declaredVersion !== news.declaredVersion ||
-      JSON.stringify(olds.pool) !== JSON.stringify(news.pool);
-    return Promise.resolve({
-      changes: replaces.length > 0 || changed || isUnknown(news.buildId) || providerCodeChanged(olds, news),
-      replaces,
-    });
+    // it shows as an update, and `up` diffs again with the real value and replaces only if it changed.
+    return Promise.resolve(
+      diffResult(olds, news, {
+        replaces: changedKeys(olds, news, IDENTITY_KEYS),
+        updates: changedKeys(olds, news, SETTING_KEYS).length > 0 || isUnknown(news.buildId),
+      }),
+    );
   }
 
   async create(inputs: PoolTemplateInputs): Promise<pulumi.dynamic.CreateResult<PoolTemplateOutputs>> {
-    const facts = await withXapi(inputs.pool, this.secret(), (x) => findByBuildId(x, inputs.buildId));
+    const facts = await this.withPool(inputs.pool, (x) => findByBuildId(x, inputs.buildId));
     if (!facts) {
-      throw new XapiError(
+      throw new TemplateNotFoundError(
         `${PREFIX}: no VM on ${inputs.pool.url} carries the tag ${buildIdTag(inputs.buildId)}: the Packer build ` +
           `did not leave a template. Check the build log above, then run 'pulumi up' again.`,
-        "TEMPLATE_NOT_FOUND",
-        [inputs.buildId],
       );
     }
     const outs = this.verified(inputs, facts);
@@ -151,7 +140,7 @@ export class PoolTemplateProvider implements pulumi.dynamic.ResourceProvider<
     props?: PoolTemplateOutputs,
   ): Promise<pulumi.dynamic.ReadResult<PoolTemplateOutputs>> {
     if (!props) return {};
-    const facts = await withXapi(props.pool, this.secret(), (x) => findByUuid(x, id));
+    const facts = await this.withPool(props.pool, (x) => findByUuid(x, id));
     if (!facts || !facts.tags.includes(buildIdTag(props.buildId))) {
       console.log(`${PREFIX}: template ${id} (build ${props.buildId}) is gone from ${props.pool.url}`);
       return {};
@@ -184,18 +173,16 @@ export class PoolTemplateProvider implements pulumi.dynamic.ResourceProvider<
       // Only the provider code or the pool's connection settings changed: keep the facts.
       return { outs: { ...olds, ...news } };
     }
-    const facts = await withXapi(news.pool, this.secret(), (x) => findByUuid(x, id));
+    const facts = await this.withPool(news.pool, (x) => findByUuid(x, id));
     if (!facts)
-      throw new XapiError(
-        `${PREFIX}: template ${id} is gone; run 'pulumi refresh' then 'pulumi up'`,
-        "UUID_INVALID",
-        [id],
+      throw new TemplateNotFoundError(
+        `${PREFIX}: template ${id} is gone from ${news.pool.url}; run 'pulumi refresh' then 'pulumi up' to rebuild it`,
       );
     return { outs: this.verified(news, facts) };
   }
 
   async delete(id: string, props: PoolTemplateOutputs): Promise<void> {
-    await withXapi(props.pool, this.secret(), async (x) => {
+    await this.withPool(props.pool, async (x) => {
       const facts = await findByUuid(x, id);
       if (!facts) return;
       await destroyTemplate(x, facts);
@@ -207,13 +194,12 @@ export class PoolTemplateProvider implements pulumi.dynamic.ResourceProvider<
     const problems = problemsOf(facts, { os: inputs.declaredOs, version: inputs.declaredVersion });
     if (problems.length > 0) {
       // Partial failure: the engine records the template (so destroy can remove it) and fails the update.
-      const err = new XapiError(
-        `${PREFIX}: ${facts.nameLabel} (${facts.uuid}, build ${inputs.buildId}) failed verification: ${problems.join("; ")}`,
-        "TEMPLATE_VERIFICATION_FAILED",
-        problems,
+      throw new TemplateVerificationError(
+        `${PREFIX}: ${facts.nameLabel} (${facts.uuid}, build ${inputs.buildId}) failed verification: ` +
+          `${problems.join("; ")}. Fix the image or the declared os/version in the stack's templates, then run ` +
+          `'pulumi up' again.`,
+        { id: facts.uuid, properties: inputs, reasons: problems },
       );
-      Object.assign(err, { id: facts.uuid });
-      throw err;
     }
     const os = osFromGuestMetrics(facts.osVersion);
     return defined<PoolTemplateOutputs>({

@@ -1,3 +1,5 @@
+import { XcpngError } from "../../lib/errors";
+
 /** One invalid property: the dotted path of the config key and an actionable reason. */
 export interface PropertyFailure {
   readonly property: string;
@@ -5,11 +7,10 @@ export interface PropertyFailure {
 }
 
 /** Configuration or inputs that cannot be used; `failures` names each property that is wrong and why. */
-export class ValidationError extends Error {
+export class ValidationError extends XcpngError {
   readonly failures: readonly PropertyFailure[];
   constructor(context: string, failures: readonly PropertyFailure[]) {
-    super(`${context}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
-    this.name = "ValidationError";
+    super("INVALID_CONFIG", `${context}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
     this.failures = failures;
   }
 }

@@ -54,6 +54,22 @@ describe("stack config", () => {
     expect(f["templates[0].version"]).to.match(/"twelve"/);
   });
 
+  it("refuses what the build would refuse (one rule table): an underscore in a template name", () => {
+    const f = failuresOf({ ...good(), templates: [{ ...good().templates[0], name: "debian_12" }] });
+    expect(f["templates[0].name"]).to.match(
+      /expected 1-63 lowercase letters, digits, '.' or '-'.*"debian_12" was provided/,
+    );
+  });
+
+  it("refuses an unquoted numeric version, with the fix", () => {
+    // YAML reads `version: 24.10` as the number 24.1.
+    const f = failuresOf({
+      ...good(),
+      templates: [{ ...good().templates[0], version: 24.1 as unknown as string }],
+    });
+    expect(f["templates[0].version"]).to.match(/the number 24.1 was provided.*Quote it.*version: "24.1"/);
+  });
+
   it("refuses credentials embedded in URLs", () => {
     const f = failuresOf({ ...good(), pool: { url: "https://root:hunter2@pool", username: "root" } });
     expect(f["pool.url"]).to.match(/must not embed credentials/);

@@ -1,33 +1,43 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { PROJECT } from "../config/stack-config";
 import type { S3Credentials } from "../../lib/s3/client";
+import { PROJECT } from "../config/stack-config";
 
 /**
  * Credentials come from the stack's secret config, handed to dynamic providers by `configure` (decrypted, in the
  * provider process only). They are never resource inputs or provider fields set by the program, so they never
  * reach `__provider` or state.
  */
-export interface PoolCredentials {
-  readonly username: string;
-  readonly password: string;
+export interface StackSecrets {
+  /** `poolPassword`: the build pool's XAPI password. */
+  readonly poolPassword: string | undefined;
+  /** `s3AccessKeyId` / `s3SecretAccessKey`; undefined means the AWS SDK's default chain. */
+  readonly s3: S3Credentials | undefined;
+  /** Every secret value read from the stack, longest first: what log masking replaces. */
+  readonly values: readonly string[];
 }
+
+export const NO_SECRETS: StackSecrets = { poolPassword: undefined, s3: undefined, values: [] };
 
 /**
  * Keys are read fully qualified: the provider host qualifies bare keys with the project it was told about,
  * which the 3.68 language host (see README, Toolchain) does not pass on.
  */
 function get(config: pulumi.dynamic.Config, key: string): string | undefined {
-  return config.get(`${PROJECT}:${key}`);
+  const v = config.get(`${PROJECT}:${key}`);
+  return v === "" ? undefined : v;
 }
 
-export function s3CredentialsFrom(config: pulumi.dynamic.Config): S3Credentials | undefined {
+export function stackSecretsFrom(config: pulumi.dynamic.Config): StackSecrets {
+  const poolPassword = get(config, "poolPassword");
   const accessKeyId = get(config, "s3AccessKeyId");
   const secretAccessKey = get(config, "s3SecretAccessKey");
   // Neither set: the AWS SDK's default chain (environment, profile, instance role) applies.
-  if (!accessKeyId && !secretAccessKey) return undefined;
-  return { accessKeyId: accessKeyId ?? "", secretAccessKey: secretAccessKey ?? "" };
-}
-
-export function poolPasswordFrom(config: pulumi.dynamic.Config): string | undefined {
-  return get(config, "poolPassword");
+  const s3 =
+    accessKeyId === undefined && secretAccessKey === undefined
+      ? undefined
+      : { accessKeyId: accessKeyId ?? "", secretAccessKey: secretAccessKey ?? "" };
+  const values = [poolPassword, accessKeyId, secretAccessKey]
+    .filter((v): v is string => v !== undefined)
+    .sort((a, b) => b.length - a.length);
+  return { poolPassword, s3, values };
 }

@@ -4,7 +4,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CreateBucketCommand, DeleteBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { startVersityGw, type VersityGw } from "../devpool/versitygw";
-import { BucketProvider, type BucketInputs, type BucketOutputs } from "./bucket";
+import {
+  ArtifactBucketProvider as BucketProvider,
+  type BucketInputs,
+  type BucketOutputs,
+} from "./artifact-bucket";
 
 describe("bucket provider (integ, versitygw)", () => {
   let gw: VersityGw;

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import * as mod from "./aws-ci-access";
+import * as mod from "./ci-access";
 
 interface Registered {
   readonly type: string;

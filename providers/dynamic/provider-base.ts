@@ -1,0 +1,48 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { createS3Client, type S3Location } from "../../lib/s3/client";
+import { withXapi, type PoolTarget, type XapiSession } from "../../lib/xapi/client";
+import { MissingSecretError } from "../errors";
+import { NO_SECRETS, stackSecretsFrom, type StackSecrets } from "./stack-secrets";
+
+/**
+ * What every provider of the project shares: the stack's secrets read in `configure`, the pool password check
+ * (one message), a pool session and an S3 client per operation (created and destroyed here, never by hand).
+ * Each provider file keeps only its resource's decisions.
+ */
+export abstract class ProviderBase {
+  /** The component name that starts every message of this provider (`artifact: ...`). */
+  protected abstract readonly component: string;
+  protected secrets: StackSecrets = NO_SECRETS;
+
+  configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.secrets = stackSecretsFrom(req.config);
+    return Promise.resolve();
+  }
+
+  /** The pool password, or a MissingSecretError that says how to set it. */
+  protected poolPassword(): string {
+    if (this.secrets.poolPassword === undefined) throw new MissingSecretError(this.component, "poolPassword");
+    return this.secrets.poolPassword;
+  }
+
+  /** Runs `fn` with a logged-in session on `pool`, logged out afterwards whatever happens. */
+  protected withPool<T>(pool: PoolTarget, fn: (x: XapiSession) => Promise<T>): Promise<T> {
+    return withXapi(pool, this.poolPassword(), fn);
+  }
+
+  /** Runs `fn` with an S3 client for `store`, destroyed afterwards whatever happens. */
+  protected async withS3<T>(store: S3Location, fn: (s3: S3Client) => Promise<T>): Promise<T> {
+    const s3 = this.s3Client(store);
+    try {
+      return await fn(s3);
+    } finally {
+      s3.destroy();
+    }
+  }
+
+  /** The one place clients are made: a seam tests may override. */
+  protected s3Client(store: S3Location): S3Client {
+    return createS3Client(store, this.secrets.s3);
+  }
+}
