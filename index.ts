@@ -12,15 +12,23 @@ import { collectTemplateSources } from "./providers/source-hash";
 
 const cfg = readStackConfig(new pulumi.Config(), __dirname);
 const toolVersions = imageToolVersions(__dirname);
-const store = { ...cfg.s3 };
 
-const bucket = new ArtifactBucket("artifacts", {
-  bucket: cfg.s3.bucket,
+const stack = pulumi.getStack();
+// Every key of this stack under its prefix (providers/layout.ts): stacks sharing a bucket never collide.
+const store = {
   region: cfg.s3.region,
+  bucket: cfg.s3.bucket,
   forcePathStyle: cfg.s3.forcePathStyle,
-  forceDestroy: cfg.s3.forceDestroy,
   ...(cfg.s3.endpoint !== undefined ? { endpoint: cfg.s3.endpoint } : {}),
   ...(cfg.s3.caCertificate !== undefined ? { caCertificate: cfg.s3.caCertificate } : {}),
+  prefix: cfg.s3.prefix ?? stack,
+  stack,
+};
+
+const bucket = new ArtifactBucket("artifacts", {
+  ...store,
+  forceDestroy: cfg.s3.forceDestroy,
+  manageAdopted: cfg.s3.manageAdoptedBucket,
 });
 
 const templates = cfg.templates.map(
@@ -35,10 +43,16 @@ const templates = cfg.templates.map(
     }),
 );
 
-// Written after every artifact is complete: the index never lists a key that is not in the store yet.
+// Written after every artifact is complete (the index never lists a key that is not in the store yet), then
+// prunes what it no longer lists (a reader never finds a listed key gone).
 const index = new CatalogueIndex(
   "catalogue-index",
-  { store, entries: pulumi.all(templates.map((g) => g.indexEntries)).apply((lists) => lists.flat()) },
+  {
+    store,
+    entries: pulumi.all(templates.map((g) => g.indexEntries)).apply((lists) => lists.flat()),
+    // Deleted only after the index that no longer lists them is published.
+    prune: pulumi.all(templates.map((g) => g.artifact.pruned)).apply((lists) => lists.flat()),
+  },
   { dependsOn: [bucket, ...templates.map((g) => g.artifact)] },
 );
 

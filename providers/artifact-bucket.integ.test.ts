@@ -2,7 +2,16 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CreateBucketCommand, DeleteBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { randomBytes } from "node:crypto";
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { startVersityGw, type VersityGw } from "../devpool/versitygw";
 import {
   ArtifactBucketProvider as BucketProvider,
@@ -28,12 +37,15 @@ describe("bucket provider (integ, versitygw)", () => {
     });
     return p;
   };
-  const inputs = (bucket: string, forceDestroy = false): BucketInputs => ({
+  const inputs = (bucket: string, forceDestroy = false, manageAdopted = false): BucketInputs => ({
     bucket,
     region: gw.region,
     endpoint: gw.endpoint,
     forcePathStyle: true,
     forceDestroy,
+    prefix: "st",
+    stack: "st",
+    manageAdopted,
   });
 
   before(async () => {
@@ -56,16 +68,63 @@ describe("bucket provider (integ, versitygw)", () => {
     const { id, outs } = await provider().create(inputs("fresh-bucket"));
     expect(id).to.equal("fresh-bucket");
     expect(outs?.adopted).to.equal(false);
+    expect(outs?.managed).to.equal(true);
     expect(outs?.versioning).to.equal("enabled");
     expect(["enabled", "unsupported"]).to.include(outs?.encryption);
-    // versitygw answers 501 to lifecycle configuration (toolchain.md §6.2): tolerated, recorded.
-    expect(outs?.abortIncompleteUploads).to.equal("unsupported");
+    // versitygw 1.7 answers 501 NotImplemented to lifecycle configuration: tolerated, recorded.
+    expect(outs?.lifecycle).to.equal("unsupported");
   });
 
-  it("adopts a bucket that already exists", async () => {
+  it("adopts a bucket that already exists and leaves it as found, through create and delete", async () => {
     await raw.send(new CreateBucketCommand({ Bucket: "existing-bucket" }));
-    const { outs } = await provider().create(inputs("existing-bucket"));
-    expect(outs?.adopted).to.equal(true);
+    const foreign = randomBytes(4096);
+    await raw.send(
+      new PutObjectCommand({ Bucket: "existing-bucket", Key: "theirs/data.bin", Body: foreign }),
+    );
+    const settings = async () => ({
+      versioning:
+        (await raw.send(new GetBucketVersioningCommand({ Bucket: "existing-bucket" }))).Status ??
+        "never enabled",
+    });
+    const before = await settings();
+    const { outs } = await provider().create(inputs("existing-bucket", true));
+    expect(outs).to.include({
+      adopted: true,
+      managed: false,
+      versioning: "unmanaged",
+      lifecycle: "unmanaged",
+    });
+    expect(await settings(), "versioning as found").to.deep.equal(before);
+    // A leftover of this stack under its prefix goes with destroy; the bucket and the foreign object stay.
+    await raw.send(
+      new PutObjectCommand({
+        Bucket: "existing-bucket",
+        Key: "st/debian/12/x.xva",
+        Body: "x",
+        Metadata: { "xcpng-stack": "st" },
+      }),
+    );
+    await provider().delete("existing-bucket", outs as BucketOutputs);
+    expect(
+      (await provider().read("existing-bucket", outs)).id,
+      "an adopted bucket is never deleted",
+    ).to.equal("existing-bucket");
+    const got = await raw.send(new GetObjectCommand({ Bucket: "existing-bucket", Key: "theirs/data.bin" }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(foreign), "byte for byte").to.equal(
+      true,
+    );
+    const listed = await raw.send(new ListObjectsV2Command({ Bucket: "existing-bucket" }));
+    expect((listed.Contents ?? []).map((o) => o.Key)).to.deep.equal(["theirs/data.bin"]);
+    expect(await settings()).to.deep.equal(before);
+  });
+
+  it("manages an adopted bucket's settings only when asked to", async () => {
+    await raw.send(new CreateBucketCommand({ Bucket: "opted-in" }));
+    const { outs } = await provider().create(inputs("opted-in", false, true));
+    expect(outs).to.include({ adopted: true, managed: true, versioning: "enabled" });
+    expect((await raw.send(new GetBucketVersioningCommand({ Bucket: "opted-in" }))).Status).to.equal(
+      "Enabled",
+    );
   });
 
   it("read reports a bucket deleted out of band as gone", async () => {
@@ -129,8 +188,10 @@ describe("bucket provider (integ, versitygw)", () => {
     const olds = {
       ...inputs("b-one"),
       adopted: false,
+      managed: true,
       versioning: "enabled",
       encryption: "enabled",
+      lifecycle: "enabled",
     } as BucketOutputs;
     expect((await p.diff("b-one", olds, inputs("b-two"))).replaces).to.deep.equal(["bucket"]);
     const d = await p.diff("b-one", olds, inputs("b-one", true));

@@ -8,13 +8,17 @@ const inputs: BucketInputs = {
   endpoint: "http://s3.test",
   forcePathStyle: true,
   forceDestroy: false,
+  prefix: "dev",
+  stack: "dev",
+  manageAdopted: false,
 };
 const outputs: BucketOutputs = {
   ...inputs,
   adopted: false,
+  managed: true,
   versioning: "enabled",
   encryption: "enabled",
-  abortIncompleteUploads: "enabled",
+  lifecycle: "enabled",
 };
 
 describe("artifact bucket: diff", () => {
@@ -31,6 +35,13 @@ describe("artifact bucket: diff", () => {
     },
     { when: "forceDestroy turned on", news: { ...inputs, forceDestroy: true }, changes: true, replaces: [] },
     { when: "a CA added", news: { ...inputs, caCertificate: "pem" }, changes: true, replaces: [] },
+    { when: "another prefix", news: { ...inputs, prefix: "prod" }, changes: true, replaces: [] },
+    {
+      when: "management of an adopted bucket asked for",
+      news: { ...inputs, manageAdopted: true },
+      changes: true,
+      replaces: [],
+    },
   ];
   for (const c of cases) {
     it(c.when, async () => {
@@ -57,6 +68,11 @@ describe("artifact bucket: check", () => {
     },
     { when: "no region", news: { ...inputs, region: "" }, failures: { region: /required/ } },
     {
+      when: "a prefix with a trailing slash",
+      news: { ...inputs, prefix: "dev/" },
+      failures: { prefix: /"dev\/" was provided/ },
+    },
+    {
       when: "an endpoint that is not http(s)",
       news: { ...inputs, endpoint: "ftp://x" },
       failures: { endpoint: /http\(s\) URL/ },
@@ -77,6 +93,11 @@ describe("artifact bucket: check", () => {
       region: "us-east-1",
       endpoint: "http://s3.test",
     } as BucketInputs);
-    expect(r.inputs).to.deep.include({ forcePathStyle: true, forceDestroy: false });
+    expect(r.inputs).to.deep.include({
+      forcePathStyle: true,
+      forceDestroy: false,
+      manageAdopted: false,
+      prefix: "",
+    });
   });
 });

@@ -9,9 +9,6 @@ import {
   HeadBucketCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
-  PutBucketEncryptionCommand,
-  PutBucketLifecycleConfigurationCommand,
-  PutBucketVersioningCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { defined, isUnknown } from "./dynamic/provider-code";
@@ -20,6 +17,8 @@ import { ProviderBase } from "./dynamic/provider-base";
 import { RULES, ruleFailure } from "./config/rules";
 import { s3Failure } from "./dynamic/s3-failure";
 import { S3StoreError, isNotFound, isNotImplemented } from "../lib/s3/errors";
+import { removeStackObjects } from "./artifact-sweep";
+import { applyManagedSettings, removeOurRules, type FeatureState } from "./bucket-settings";
 
 /** User-facing arguments of the artifact bucket. */
 export interface ArtifactBucketArgs {
@@ -30,8 +29,18 @@ export interface ArtifactBucketArgs {
   /** @default true when an endpoint is set */
   readonly forcePathStyle?: pulumi.Input<boolean>;
   readonly caCertificate?: pulumi.Input<string>;
-  /** Let `pulumi destroy` empty and delete a bucket that still holds objects. @default false */
+  /** Let `pulumi destroy` empty and delete a bucket this stack created that still holds objects. @default false */
   readonly forceDestroy?: pulumi.Input<boolean>;
+  /** Prefix of the stack's keys: its lifecycle rules are scoped to it, and destroy removes only objects under it. */
+  readonly prefix: pulumi.Input<string>;
+  /** The stack: objects it wrote carry its name (x-amz-meta-xcpng-stack). */
+  readonly stack: pulumi.Input<string>;
+  /**
+   * Let the stack manage a bucket it adopted (existing before the stack): enable versioning, set a default
+   * encryption where none is set, add its lifecycle rules beside the existing ones. Without it, an adopted bucket
+   * keeps every setting as found. @default false
+   */
+  readonly manageAdopted?: pulumi.Input<boolean>;
 }
 
 /** Provider-side inputs (plain values, as the engine serializes them). */
@@ -42,28 +51,41 @@ export interface BucketInputs {
   readonly forcePathStyle: boolean;
   readonly caCertificate?: string;
   readonly forceDestroy: boolean;
+  readonly prefix: string;
+  readonly stack: string;
+  readonly manageAdopted: boolean;
 }
 
-/** What the store supports is recorded, so a warning is given once and `refresh` can see it change. */
-export type FeatureState = "enabled" | "unsupported";
+export type { FeatureState };
 
 export interface BucketOutputs extends BucketInputs {
-  /** The bucket existed before this stack created it (it was adopted, not created). */
+  /** The bucket existed before this stack created it (it was adopted, not created): destroy never deletes it. */
   readonly adopted: boolean;
+  /** The stack applies its settings to the bucket: it created it, or `manageAdopted` is set. */
+  readonly managed: boolean;
   readonly versioning: FeatureState;
   readonly encryption: FeatureState;
-  /** Lifecycle rule that aborts incomplete multipart uploads after 7 days. */
-  readonly abortIncompleteUploads: FeatureState;
+  /** The stack's lifecycle rules (abort incomplete uploads, expire noncurrent versions) under its prefix. */
+  readonly lifecycle: FeatureState;
 }
 
 const PREFIX = "bucket";
 
 /** Where the bucket is: a change replaces the resource. */
 const IDENTITY_KEYS = ["bucket", "region", "endpoint"] as const;
-/** How it is reached and deleted: a change updates state only. */
-const SETTING_KEYS = ["forcePathStyle", "caCertificate", "forceDestroy"] as const;
+/** How it is reached, managed and deleted: a change updates in place. */
+const SETTING_KEYS = [
+  "forcePathStyle",
+  "caCertificate",
+  "forceDestroy",
+  "prefix",
+  "stack",
+  "manageAdopted",
+] as const;
 
-/** Provider of the artifact bucket: creates or adopts it, hardens it where the store allows. */
+const UNMANAGED = { versioning: "unmanaged", encryption: "unmanaged", lifecycle: "unmanaged" } as const;
+
+/** Provider of the artifact bucket: creates or adopts it; manages the settings of a bucket it owns. */
 export class ArtifactBucketProvider
   extends ProviderBase
   implements pulumi.dynamic.ResourceProvider<BucketInputs, BucketOutputs>
@@ -89,10 +111,15 @@ export class ArtifactBucketProvider
         });
       }
     }
+    const prefix = news.prefix ?? "";
+    const prefixProblem = isUnknown(prefix) ? undefined : ruleFailure(RULES.keyPrefix, prefix);
+    if (prefixProblem !== undefined) failures.push({ property: "prefix", reason: prefixProblem });
     const inputs = defined<BucketInputs>({
       ...news,
+      prefix,
       forcePathStyle: news.forcePathStyle ?? endpoint !== undefined,
       forceDestroy: news.forceDestroy ?? false,
+      manageAdopted: news.manageAdopted ?? false,
     });
     return Promise.resolve({ inputs, failures });
   }
@@ -110,15 +137,15 @@ export class ArtifactBucketProvider
   async create(inputs: BucketInputs): Promise<pulumi.dynamic.CreateResult<BucketOutputs>> {
     const where = `s3://${inputs.bucket}${inputs.endpoint ? ` at ${inputs.endpoint}` : ""}`;
     return this.op(inputs, `create ${where}`, async (s3) => {
-      let adopted = false;
-      try {
-        await s3.send(new HeadBucketCommand({ Bucket: inputs.bucket }));
-        adopted = true;
-        console.log(`${PREFIX}: ${where} exists and is accessible: adopting it`);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
-      if (!adopted) {
+      const adopted = await this.exists(s3, inputs.bucket);
+      if (adopted) {
+        console.log(
+          `${PREFIX}: ${where} exists: adopting it` +
+            (inputs.manageAdopted
+              ? " and managing its settings (s3.manageAdoptedBucket)"
+              : " as found, its settings unchanged (set s3.manageAdoptedBucket to let the stack manage them)"),
+        );
+      } else {
         await s3.send(
           new CreateBucketCommand({
             Bucket: inputs.bucket,
@@ -130,29 +157,29 @@ export class ArtifactBucketProvider
         );
         console.log(`${PREFIX}: created ${where}`);
       }
-      const features = await this.harden(s3, inputs);
-      return { id: inputs.bucket, outs: { ...inputs, adopted, ...features } };
+      const managed = !adopted || inputs.manageAdopted;
+      const settings = managed
+        ? await applyManagedSettings(s3, inputs.bucket, inputs.prefix, this.warn(inputs))
+        : UNMANAGED;
+      return { id: inputs.bucket, outs: { ...inputs, adopted, managed, ...settings } };
     });
   }
 
   async read(id: string, props?: BucketOutputs): Promise<pulumi.dynamic.ReadResult<BucketOutputs>> {
     if (!props) return {};
     return this.op(props, `read s3://${props.bucket}`, async (s3) => {
-      try {
-        await s3.send(new HeadBucketCommand({ Bucket: props.bucket }));
-      } catch (e) {
-        if (isNotFound(e)) {
-          console.log(`${PREFIX}: s3://${props.bucket} no longer exists`);
-          return {};
-        }
-        throw e;
+      if (!(await this.exists(s3, props.bucket))) {
+        console.log(`${PREFIX}: s3://${props.bucket} no longer exists`);
+        return {};
       }
       let versioning = props.versioning;
-      try {
-        const v = await s3.send(new GetBucketVersioningCommand({ Bucket: props.bucket }));
-        versioning = v.Status === "Enabled" ? "enabled" : "unsupported";
-      } catch (e) {
-        if (!isNotImplemented(e)) throw e;
+      if (props.managed) {
+        try {
+          const v = await s3.send(new GetBucketVersioningCommand({ Bucket: props.bucket }));
+          versioning = v.Status === "Enabled" ? "enabled" : "unsupported";
+        } catch (e) {
+          if (!isNotImplemented(e)) throw e;
+        }
       }
       const outs = { ...props, versioning };
       // ReadResult types `inputs` as Outputs; the engine wants just the input properties here (3.216+).
@@ -165,18 +192,62 @@ export class ArtifactBucketProvider
     olds: BucketOutputs,
     news: BucketInputs,
   ): Promise<pulumi.dynamic.UpdateResult<BucketOutputs>> {
-    // Only settings reach update (identity changes replace): how the bucket is reached and deleted. The bucket
-    // itself is not touched.
-    return Promise.resolve({ outs: { ...olds, ...news } });
+    // Only settings reach update (identity changes replace). Management follows `manageAdopted` and the prefix;
+    // versioning and encryption, once set, are left as they are.
+    const adopted = olds.adopted ?? false;
+    const managed = !adopted || news.manageAdopted;
+    const wasManaged = olds.managed ?? !adopted;
+    if (managed === wasManaged && news.prefix === olds.prefix)
+      return { outs: { ...olds, ...news, adopted, managed } };
+    return this.op(news, `update s3://${news.bucket}`, async (s3) => {
+      if (wasManaged) await removeOurRules(s3, news.bucket, olds.prefix ?? "");
+      const settings = managed
+        ? await applyManagedSettings(s3, news.bucket, news.prefix, this.warn(news))
+        : UNMANAGED;
+      return { outs: { ...olds, ...news, adopted, managed, ...settings } };
+    });
   }
 
   async delete(_id: string, props: BucketOutputs): Promise<void> {
     try {
-      await this.op(props, `delete s3://${props.bucket}`, (s3) => this.empty(s3, props));
+      await this.op(props, `delete s3://${props.bucket}`, (s3) =>
+        props.adopted ? this.release(s3, props) : this.empty(s3, props),
+      );
     } catch (e) {
       if (e instanceof S3StoreError && e.code === "NoSuchBucket") return;
       throw e;
     }
+  }
+
+  /**
+   * Leaves an adopted bucket in place with what others wrote in it: removes only the stack's leftovers under its
+   * prefix (objects carrying its name, incomplete uploads) and its lifecycle rules.
+   */
+  private async release(s3: S3Client, props: BucketOutputs): Promise<void> {
+    const store = { ...props, prefix: props.prefix ?? "", stack: props.stack ?? "" };
+    const removed = await removeStackObjects(s3, store);
+    if (props.managed) await removeOurRules(s3, props.bucket, store.prefix);
+    console.log(
+      `${PREFIX}: left s3://${props.bucket} in place (adopted: destroy never deletes it)` +
+        (removed > 0 ? `; removed ${removed} leftover object(s) of this stack` : ""),
+    );
+  }
+
+  private async exists(s3: S3Client, bucket: string): Promise<boolean> {
+    try {
+      await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  private warn(inputs: BucketInputs): (what: string) => void {
+    return (what) =>
+      console.warn(
+        `${PREFIX}: warning: the store does not implement ${what} for s3://${inputs.bucket}; continuing without it`,
+      );
   }
 
   /** Empties the bucket (refused without forceDestroy while it holds objects), then deletes it. */
@@ -228,62 +299,6 @@ export class ArtifactBucketProvider
     });
   }
 
-  /** Versioning, default encryption and an abort-incomplete-uploads rule, each tolerated as unsupported. */
-  private async harden(
-    s3: S3Client,
-    inputs: BucketInputs,
-  ): Promise<Pick<BucketOutputs, "versioning" | "encryption" | "abortIncompleteUploads">> {
-    const attempt = async (what: string, fn: () => Promise<unknown>): Promise<FeatureState> => {
-      try {
-        await fn();
-        return "enabled";
-      } catch (e) {
-        if (!isNotImplemented(e)) throw e;
-        console.warn(
-          `${PREFIX}: warning: the store does not implement ${what} for s3://${inputs.bucket}; continuing without it`,
-        );
-        return "unsupported";
-      }
-    };
-    const versioning = await attempt("bucket versioning", () =>
-      s3.send(
-        new PutBucketVersioningCommand({
-          Bucket: inputs.bucket,
-          VersioningConfiguration: { Status: "Enabled" },
-        }),
-      ),
-    );
-    const encryption = await attempt("default encryption", () =>
-      s3.send(
-        new PutBucketEncryptionCommand({
-          Bucket: inputs.bucket,
-          ServerSideEncryptionConfiguration: {
-            Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
-          },
-        }),
-      ),
-    );
-    // Incomplete multipart uploads are invisible in listings and cost money: a lifecycle backstop (S3 user guide).
-    const abortIncompleteUploads = await attempt("lifecycle rules", () =>
-      s3.send(
-        new PutBucketLifecycleConfigurationCommand({
-          Bucket: inputs.bucket,
-          LifecycleConfiguration: {
-            Rules: [
-              {
-                ID: "abort-incomplete-multipart-uploads",
-                Status: "Enabled",
-                Filter: { Prefix: "" },
-                AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
-              },
-            ],
-          },
-        }),
-      ),
-    );
-    return { versioning, encryption, abortIncompleteUploads };
-  }
-
   private inputsOf(o: BucketOutputs): BucketInputs {
     return defined<BucketInputs>({
       bucket: o.bucket,
@@ -292,6 +307,9 @@ export class ArtifactBucketProvider
       forcePathStyle: o.forcePathStyle,
       caCertificate: o.caCertificate,
       forceDestroy: o.forceDestroy,
+      prefix: o.prefix ?? "",
+      stack: o.stack ?? "",
+      manageAdopted: o.manageAdopted ?? false,
     });
   }
 }
@@ -310,9 +328,10 @@ export class ArtifactBucket extends pulumi.dynamic.Resource {
       name,
       {
         adopted: undefined,
+        managed: undefined,
         versioning: undefined,
         encryption: undefined,
-        abortIncompleteUploads: undefined,
+        lifecycle: undefined,
         ...args,
       },
       opts,

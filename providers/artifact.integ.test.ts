@@ -9,12 +9,17 @@ import { startVersityGw, type VersityGw } from "../devpool/versitygw";
 import { makeDiskVm } from "../devpool/testing/fixtures";
 import { startS3FaultProxy, type S3FaultProxy } from "../tests/support/s3-fault-proxy";
 import { ArtifactProvider, type ArtifactInputs, type ArtifactOutputs } from "./artifact";
+import { STACK_METADATA } from "./artifact-sweep";
+import { CatalogueIndexProvider, type CatalogueIndexInputs, type IndexEntry } from "./catalogue-index";
+import type { ArtifactStore } from "./store";
 import { createS3Client } from "../lib/s3/client";
+import { deleteAllVersions } from "../lib/s3/delete-versions";
 
 const MIB = 1024 * 1024;
 const USER = "root";
 const PASSWORD = "artifact-integ-password";
 const BUCKET = "artifacts";
+const STACK = "st";
 
 /** A stack configuration as the provider host hands it to `configure`. */
 function stackConfig(values: Record<string, string>) {
@@ -28,18 +33,43 @@ function stackConfig(values: Record<string, string>) {
   };
 }
 
-describe("ArtifactProvider (integ: devpool + versitygw): retention, refresh and delete", function () {
+/** The index provider with the store's PutObject of the index refused (a store failing mid-update). */
+class IndexProviderFailingWrites extends CatalogueIndexProvider {
+  protected override s3Client(store: ArtifactStore): m.S3Client {
+    const c = super.s3Client(store);
+    c.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === "PutObjectCommand")
+          throw new Error("injected: the store refused the index");
+        return next(args);
+      },
+      { step: "initialize", name: "refuseIndexWrites" },
+    );
+    return c;
+  }
+}
+
+describe("ArtifactProvider + CatalogueIndexProvider (integ: devpool + versitygw, versioned bucket): retention publishes, then prunes", function () {
   this.timeout(180000);
   let dir: string;
   let pool: Devpool;
   let gw: VersityGw;
   let s3: m.S3Client;
   let provider: ArtifactProvider;
+  let index: CatalogueIndexProvider;
   const vms: string[] = [];
 
+  const store = (): ArtifactStore => ({
+    region: gw.region,
+    endpoint: gw.endpoint,
+    forcePathStyle: true,
+    bucket: BUCKET,
+    prefix: STACK,
+    stack: STACK,
+  });
   const inputs = (templateUuid: string, retention: number): ArtifactInputs => ({
     pool: { url: pool.url, username: USER, insecureSkipVerify: false },
-    store: { region: gw.region, endpoint: gw.endpoint, forcePathStyle: true, bucket: BUCKET },
+    store: store(),
     templateUuid,
     templateName: "tmpl",
     os: "debian",
@@ -49,16 +79,43 @@ describe("ArtifactProvider (integ: devpool + versitygw): retention, refresh and 
     facts: {
       buildId: `build-${templateUuid.slice(0, 8)}`,
       sourceHash: "0".repeat(64),
-      toolVersions: "packer 1.9.4",
-      packerVersion: "1.9.4",
+      toolVersions: "packer 1.9.5",
+      packerVersion: "1.9.5",
       buildDurationSeconds: 1,
       poolOs: "debian 12",
     },
+  });
+  /** What the program hands the index: the artifact's current and kept entries, and what it pruned. */
+  const indexInputs = (a: ArtifactOutputs): CatalogueIndexInputs => ({
+    store: store(),
+    entries: [a, ...a.previous.filter((p) => p.missing !== true)].map((x): IndexEntry => ({
+      template: "tmpl",
+      os: "debian",
+      version: "12",
+      key: x.key,
+      manifestKey: x.manifestKey,
+      sha256: x.sha256,
+      sizeBytes: x.sizeBytes,
+      buildId: "buildId" in x ? x.buildId : a.facts.buildId,
+      exportedAt: x.exportedAt,
+    })),
+    prune: [...a.pruned],
   });
   const keys = async () =>
     ((await s3.send(new m.ListObjectsV2Command({ Bucket: BUCKET }))).Contents ?? [])
       .map((c) => c.Key ?? "")
       .sort();
+  /** Every version and delete marker in the bucket, by key: "deleted" means none is left. */
+  const versionedKeys = async () => {
+    const v = await s3.send(new m.ListObjectVersionsCommand({ Bucket: BUCKET }));
+    return [...(v.Versions ?? []), ...(v.DeleteMarkers ?? [])].map((x) => x.Key ?? "").sort();
+  };
+  const listedIndex = async () =>
+    JSON.parse(
+      await (
+        await s3.send(new m.GetObjectCommand({ Bucket: BUCKET, Key: `${STACK}/index.json` }))
+      ).Body!.transformToString(),
+    ) as { artifacts: IndexEntry[] };
   /** Keys have a one-second timestamp: exports in the same second would share one. */
   const nextSecond = () => new Promise((r) => setTimeout(r, 1100));
 
@@ -71,18 +128,24 @@ describe("ArtifactProvider (integ: devpool + versitygw): retention, refresh and 
       { accessKeyId: gw.accessKey, secretAccessKey: gw.secretKey },
     );
     await s3.send(new m.CreateBucketCommand({ Bucket: BUCKET }));
+    await s3.send(
+      new m.PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: "Enabled" } }),
+    );
     for (const name of ["one", "two", "three"]) {
       const vm = await makeDiskVm(pool.engine, USER, PASSWORD, name, 8 * MIB);
       vms.push(pool.engine.store.get("VM", vm.vm)?.uuid as string);
     }
-    provider = new ArtifactProvider();
-    await provider.configure({
+    const config = {
       config: stackConfig({
         "xcpng-templates:poolPassword": PASSWORD,
         "xcpng-templates:s3AccessKeyId": gw.accessKey,
         "xcpng-templates:s3SecretAccessKey": gw.secretKey,
       }),
-    });
+    };
+    provider = new ArtifactProvider();
+    await provider.configure(config);
+    index = new CatalogueIndexProvider();
+    await index.configure(config);
   });
   after(async () => {
     s3?.destroy();
@@ -95,11 +158,13 @@ describe("ArtifactProvider (integ: devpool + versitygw): retention, refresh and 
   let second: ArtifactOutputs;
   let third: ArtifactOutputs;
 
-  it("create exports the template with its manifest and no earlier artifact", async () => {
+  it("create exports the template under the stack's prefix, with its manifest and version ids", async () => {
     first = (await provider.create(inputs(vms[0]!, 2))).outs as ArtifactOutputs;
-    expect(first.key).to.match(/^debian\/12\/\d{8}T\d{6}Z\/tmpl\.xva$/);
+    expect(first.key).to.match(/^st\/debian\/12\/\d{8}T\d{6}Z\/tmpl\.xva$/);
     expect(first.previous).to.deep.equal([]);
+    expect(first.versionId, "the version written is recorded").to.be.a("string").and.not.equal("");
     expect(await keys()).to.deep.equal([first.key, first.manifestKey].sort());
+    await index.create(indexInputs(first));
   });
 
   it("a new build is an update, not a replace, and keeps the earlier artifact", async () => {
@@ -110,42 +175,116 @@ describe("ArtifactProvider (integ: devpool + versitygw): retention, refresh and 
     second = (await provider.update(first.key, first, inputs(vms[1]!, 2))).outs as ArtifactOutputs;
     expect(second.key).to.not.equal(first.key);
     expect(second.previous.map((a) => a.key)).to.deep.equal([first.key]);
-    expect(second.previous[0]).to.include({ sha256: first.sha256, buildId: first.facts.buildId });
-    expect(await keys()).to.deep.equal([first.key, first.manifestKey, second.key, second.manifestKey].sort());
+    expect(second.pruned).to.deep.equal([]);
   });
 
-  it("beyond retention the oldest artifact and its manifest are deleted", async () => {
+  it("beyond retention the oldest stays until the index no longer lists it, then every version of it goes", async () => {
+    await index.update(
+      "i",
+      { ...indexInputs(first), key: `${STACK}/index.json`, etag: "" },
+      indexInputs(second),
+    );
     await nextSecond();
     third = (await provider.update(second.key, second, inputs(vms[2]!, 2))).outs as ArtifactOutputs;
     expect(third.previous.map((a) => a.key)).to.deep.equal([second.key]);
-    expect(await keys()).to.deep.equal([second.key, second.manifestKey, third.key, third.manifestKey].sort());
+    expect(third.pruned.map((a) => a.key)).to.deep.equal([first.key]);
+    expect(await keys(), "not deleted before the index is published").to.include(first.key);
+    expect(
+      (await listedIndex()).artifacts.map((a) => a.key),
+      "the published index still lists it",
+    ).to.include(first.key);
+
+    await index.update(
+      "i",
+      { ...indexInputs(second), key: `${STACK}/index.json`, etag: "" },
+      indexInputs(third),
+    );
+    expect((await listedIndex()).artifacts.map((a) => a.key)).to.deep.equal([second.key, third.key]);
+    expect(await versionedKeys(), "no version of the pruned artifact is left").to.not.include.members([
+      first.key,
+      first.manifestKey,
+    ]);
   });
 
-  it("refresh marks an earlier artifact deleted out of band; up removes its manifest and keeps the current one", async () => {
-    await s3.send(new m.DeleteObjectCommand({ Bucket: BUCKET, Key: second.key }));
-    const read = await provider.read(third.key, third);
+  it("an index write that fails prunes nothing: the published index never points at a deleted key", async () => {
+    await nextSecond();
+    const fourth = (await provider.update(third.key, third, inputs(vms[0]!, 1))).outs as ArtifactOutputs;
+    expect(fourth.pruned.map((a) => a.key).sort()).to.deep.equal([second.key, third.key].sort());
+    const failing = new IndexProviderFailingWrites();
+    await failing.configure({
+      config: stackConfig({
+        "xcpng-templates:s3AccessKeyId": gw.accessKey,
+        "xcpng-templates:s3SecretAccessKey": gw.secretKey,
+      }),
+    });
+    const err = await failing
+      .update("i", { ...indexInputs(third), key: `${STACK}/index.json`, etag: "" }, indexInputs(fourth))
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(err?.message).to.match(/writing s3:\/\/artifacts\/st\/index\.json failed.*nothing was pruned/s);
+    for (const a of (await listedIndex()).artifacts)
+      expect(await keys(), `${a.key} is still stored`).to.include(a.key);
+    // The next up publishes, then prunes.
+    await index.update(
+      "i",
+      { ...indexInputs(third), key: `${STACK}/index.json`, etag: "" },
+      indexInputs(fourth),
+    );
+    expect(await keys()).to.deep.equal([fourth.key, fourth.manifestKey, `${STACK}/index.json`].sort());
+    third = { ...fourth, pruned: [] };
+  });
+
+  it("refresh marks an earlier artifact deleted out of band; up hands its manifest to the index", async () => {
+    await nextSecond();
+    const grown = (await provider.update(third.key, third, inputs(vms[1]!, 3))).outs as ArtifactOutputs;
+    await s3.send(new m.DeleteObjectCommand({ Bucket: BUCKET, Key: third.key }));
+    const read = await provider.read(grown.key, grown);
     const props = read.props as ArtifactOutputs;
     expect(props.missing).to.equal(undefined);
-    expect(props.previous.map((a) => [a.key, a.missing])).to.deep.equal([[second.key, true]]);
-    const diff = await provider.diff(third.key, props, inputs(vms[2]!, 2));
+    expect(props.previous.map((a) => [a.key, a.missing])).to.deep.equal([[third.key, true]]);
+    const diff = await provider.diff(grown.key, props, inputs(vms[1]!, 3));
     expect(diff).to.include({ changes: true });
-    third = (await provider.update(third.key, props, inputs(vms[2]!, 2))).outs as ArtifactOutputs;
-    expect(third.previous).to.deep.equal([]);
-    expect(await keys()).to.deep.equal([third.key, third.manifestKey].sort());
+    const healed = (await provider.update(grown.key, props, inputs(vms[1]!, 3))).outs as ArtifactOutputs;
+    expect(healed.previous).to.deep.equal([]);
+    expect(healed.pruned.map((a) => a.key)).to.deep.equal([third.key]);
+    await index.update(
+      "i",
+      { ...indexInputs(grown), key: `${STACK}/index.json`, etag: "" },
+      indexInputs(healed),
+    );
+    expect(await versionedKeys()).to.not.include.members([third.key, third.manifestKey]);
+    third = healed;
   });
 
-  it("lowering retention prunes without exporting again", async () => {
-    await nextSecond();
-    const grown = (await provider.update(third.key, third, inputs(vms[0]!, 3))).outs as ArtifactOutputs;
-    expect(grown.previous.map((a) => a.key)).to.deep.equal([third.key]);
-    const same = { ...inputs(vms[0]!, 1) };
-    const diff = await provider.diff(grown.key, grown, same);
+  it("a complete XVA left by a failed export is found by diff and removed by the next update; another stack's is not", async () => {
+    const stray = third.key.replace(/\d{8}T\d{6}Z/, "20200101T000000Z");
+    const foreign = third.key.replace(/\d{8}T\d{6}Z/, "20200101T000001Z");
+    await s3.send(
+      new m.PutObjectCommand({
+        Bucket: BUCKET,
+        Key: stray,
+        Body: "x",
+        Metadata: { [STACK_METADATA]: STACK },
+      }),
+    );
+    await s3.send(
+      new m.PutObjectCommand({
+        Bucket: BUCKET,
+        Key: foreign,
+        Body: "y",
+        Metadata: { [STACK_METADATA]: "other" },
+      }),
+    );
+    const same = inputs(vms[1]!, 3);
+    const diff = await provider.diff(third.key, third, same);
     expect(diff).to.include({ changes: true });
-    const pruned = (await provider.update(grown.key, grown, same)).outs as ArtifactOutputs;
-    expect(pruned.key, "no new export").to.equal(grown.key);
-    expect(pruned.previous).to.deep.equal([]);
-    expect(await keys()).to.deep.equal([grown.key, grown.manifestKey].sort());
-    third = pruned;
+    third = (await provider.update(third.key, third, same)).outs as ArtifactOutputs;
+    expect(await versionedKeys()).to.not.include(stray);
+    expect(await keys(), "another stack's object is left as it was").to.include(foreign);
+    expect((await provider.diff(third.key, third, same)).changes, "nothing left to sweep").to.equal(false);
+    await deleteAllVersions(s3, BUCKET, foreign);
   });
 
   it("S3 refusing a part fails the export with where it stopped, aborts the upload and keeps the artifact", async () => {
@@ -159,17 +298,14 @@ describe("ArtifactProvider (integ: devpool + versitygw): retention, refresh and 
       const via = { ...inputs(bigUuid, 3), virtualSizeBytes: 48 * MIB };
       const before = await keys();
       await nextSecond();
-      let err: Error | undefined;
-      try {
-        await provider.update(third.key, third, {
-          ...via,
-          store: { ...via.store, endpoint: proxy.endpoint },
-        });
-      } catch (e) {
-        err = e as Error;
-      }
+      const err = await provider
+        .update(third.key, third, { ...via, store: { ...via.store, endpoint: proxy.endpoint } })
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
       expect(err?.message).to.match(
-        /upload to s3:\/\/artifacts\/debian\/12\/\d{8}T\d{6}Z\/tmpl\.xva aborted after \d+ bytes read and \d+ bytes uploaded: .*part \d+ refused.*The multipart upload was aborted/s,
+        /upload to s3:\/\/artifacts\/st\/debian\/12\/\d{8}T\d{6}Z\/tmpl\.xva aborted after \d+ bytes read and \d+ bytes uploaded: .*part \d+ refused.*The multipart upload was aborted/s,
       );
       expect(proxy.refusedParts).to.be.greaterThan(0);
       const uploads = await s3.send(new m.ListMultipartUploadsCommand({ Bucket: BUCKET }));
@@ -180,11 +316,12 @@ describe("ArtifactProvider (integ: devpool + versitygw): retention, refresh and 
     }
   });
 
-  it("delete removes the current and every retained artifact", async () => {
+  it("delete removes the current and every retained artifact, every version of them", async () => {
     await nextSecond();
-    const next = (await provider.update(third.key, third, inputs(vms[1]!, 3))).outs as ArtifactOutputs;
+    const next = (await provider.update(third.key, third, inputs(vms[2]!, 3))).outs as ArtifactOutputs;
     expect(next.previous).to.have.length(1);
     await provider.delete(next.key, next);
-    expect(await keys()).to.deep.equal([]);
+    await index.delete("i", { ...indexInputs(next), key: `${STACK}/index.json`, etag: "" });
+    expect(await versionedKeys()).to.deep.equal([]);
   });
 });

@@ -1,16 +1,25 @@
 import { expect } from "chai";
 import { UNKNOWN } from "./dynamic/provider-code";
+import type { RetainedArtifact } from "./artifact-retention";
+import type { Stray } from "./artifact-sweep";
 import {
   ArtifactProvider,
-  artifactKeys,
   needsExport,
+  retentionAfter,
   type ArtifactInputs,
   type ArtifactOutputs,
 } from "./artifact";
 
 const inputs: ArtifactInputs = {
   pool: { url: "https://pool.test", username: "root", insecureSkipVerify: false },
-  store: { region: "us-east-1", endpoint: "http://s3.test", forcePathStyle: true, bucket: "b1" },
+  store: {
+    region: "us-east-1",
+    endpoint: "http://s3.test",
+    forcePathStyle: true,
+    bucket: "b1",
+    prefix: "st",
+    stack: "st",
+  },
   templateUuid: "u-1",
   templateName: "debian-12",
   os: "debian",
@@ -37,7 +46,18 @@ const outputs: ArtifactOutputs = {
   xvaOs: "debian 12",
   chunksVerified: 3,
   previous: [],
+  pruned: [],
 };
+
+/** The provider with no store behind it: the diff's stray listing answers from the test. */
+class ArtifactProviderWithStrays extends ArtifactProvider {
+  constructor(private readonly leftovers: Stray[] = []) {
+    super();
+  }
+  protected override strays(): Promise<Stray[]> {
+    return Promise.resolve(this.leftovers);
+  }
+}
 
 describe("artifact: when to export again", () => {
   const cases: ReadonlyArray<{
@@ -78,7 +98,7 @@ describe("artifact: when to export again", () => {
 });
 
 describe("artifact: diff", () => {
-  const p = new ArtifactProvider();
+  const p = new ArtifactProviderWithStrays();
   const cases: ReadonlyArray<{
     when: string;
     olds?: ArtifactOutputs;
@@ -153,13 +173,93 @@ describe("artifact: diff", () => {
   }
 });
 
-describe("artifact: key layout", () => {
-  it("puts the XVA and its manifest under <os>/<version>/<UTC timestamp>/", () => {
-    const k = artifactKeys("ubuntu", "24.04", "ubuntu-24.04", new Date("2026-03-04T05:06:07.890Z"));
-    expect(k).to.deep.equal({
-      key: "ubuntu/24.04/20260304T050607Z/ubuntu-24.04.xva",
-      manifestKey: "ubuntu/24.04/20260304T050607Z/ubuntu-24.04.manifest.json",
-      timestamp: "20260304T050607Z",
-    });
+describe("artifact: leftovers of a failed export", () => {
+  it("make an otherwise unchanged artifact an update, so the next up removes them", async () => {
+    const p = new ArtifactProviderWithStrays([
+      { kind: "object", key: "st/debian/12/20260101T000001Z/debian-12.xva" },
+    ]);
+    const d = await p.diff(outputs.key, outputs, inputs);
+    expect(d.changes).to.equal(true);
+    expect(d.replaces).to.deep.equal([]);
   });
+});
+
+describe("artifact: retention after an update (publish, then prune)", () => {
+  const a = (n: number, extra: Partial<RetainedArtifact> = {}): RetainedArtifact => ({
+    key: `k${n}.xva`,
+    manifestKey: `k${n}.manifest.json`,
+    sha256: `s${n}`,
+    sizeBytes: n,
+    buildId: `b${n}`,
+    exportedAt: `2026-01-0${n}T00:00:00.000Z`,
+    ...extra,
+  });
+  const current = {
+    ...outputs,
+    key: "k5.xva",
+    manifestKey: "k5.manifest.json",
+    exportedAt: "2026-01-05T00:00:00.000Z",
+  };
+  const cases: ReadonlyArray<{
+    when: string;
+    olds: ArtifactOutputs;
+    currentKey: string;
+    retention: number;
+    exported: boolean;
+    kept: string[];
+    pruned: string[];
+  }> = [
+    {
+      when: "a new export at retention 2 keeps the old current and hands the older one over",
+      olds: { ...current, previous: [a(4)] },
+      currentKey: "k6.xva",
+      retention: 2,
+      exported: true,
+      kept: ["k5.xva"],
+      pruned: ["k4.xva"],
+    },
+    {
+      when: "lowering retention without an export prunes the earlier ones",
+      olds: { ...current, previous: [a(4), a(3)] },
+      currentKey: "k5.xva",
+      retention: 1,
+      exported: false,
+      kept: [],
+      pruned: ["k4.xva", "k3.xva"],
+    },
+    {
+      when: "an earlier artifact whose XVA is gone is handed over (its manifest), not kept",
+      olds: { ...current, previous: [a(4, { missing: true }), a(3)] },
+      currentKey: "k5.xva",
+      retention: 5,
+      exported: false,
+      kept: ["k3.xva"],
+      pruned: ["k4.xva"],
+    },
+    {
+      when: "a missing current replaced by a new export is handed over, not kept",
+      olds: { ...current, missing: true, previous: [a(4)] },
+      currentKey: "k6.xva",
+      retention: 5,
+      exported: true,
+      kept: ["k4.xva"],
+      pruned: ["k5.xva"],
+    },
+    {
+      when: "what an earlier update handed over stays handed over until it is gone",
+      olds: { ...current, previous: [], pruned: [a(1)] },
+      currentKey: "k5.xva",
+      retention: 5,
+      exported: false,
+      kept: [],
+      pruned: ["k1.xva"],
+    },
+  ];
+  for (const c of cases) {
+    it(c.when, () => {
+      const r = retentionAfter(c.olds, c.currentKey, c.retention, c.exported);
+      expect(r.kept.map((x) => x.key)).to.deep.equal(c.kept);
+      expect(r.pruned.map((x) => x.key)).to.deep.equal(c.pruned);
+    });
+  }
 });

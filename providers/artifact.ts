@@ -1,17 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./dynamic/shim";
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { isXcpngError } from "../lib/errors";
+import { deleteAllVersions } from "../lib/s3/delete-versions";
 import { isNotFound } from "../lib/s3/errors";
 import { partSizeFor, streamToS3, type StreamUploadResult } from "../lib/s3/stream-upload";
 import type { PoolTarget, XapiSession } from "../lib/xapi/client";
 import { createXvaVerifier, objectsOfClass, type XvaVerification } from "../lib/xva";
 import { changedKeys, diffResult } from "./dynamic/diff";
+import { defined } from "./dynamic/provider-code";
 import { ProviderBase } from "./dynamic/provider-base";
 import { s3Failure } from "./dynamic/s3-failure";
 import { ArtifactExportError } from "./errors";
 import { osFromGuestMetrics } from "./os-detect";
 import { planRetention, type RetainedArtifact } from "./artifact-retention";
+import { STACK_METADATA, findStrays, removeStrays, type Stray } from "./artifact-sweep";
+import { artifactKeys } from "./layout";
 import { storeChanged, type ArtifactStore } from "./store";
 
 /** Build facts recorded in the manifest. */
@@ -61,8 +65,17 @@ export interface ArtifactOutputs extends ArtifactInputs {
   /** OS as the XVA's own ova.xml (VM_guest_metrics) reports it. */
   readonly xvaOs: string;
   readonly chunksVerified: number;
+  /** Version id of the XVA and of its manifest, on a versioned bucket. */
+  readonly versionId?: string;
+  readonly manifestVersionId?: string;
   /** Earlier artifacts of this template still in the store (retention), newest first. */
   readonly previous: readonly RetainedArtifact[];
+  /**
+   * Artifacts no longer kept (retention, missing, altered), still in the store: the catalogue index deletes them
+   * once it has published an index that no longer lists them ("publish, then prune"), so a reader of the index
+   * never finds a key that is gone. Dropped from this list once they are gone from the store.
+   */
+  readonly pruned: readonly RetainedArtifact[];
   /** Set by refresh when the object or its manifest is missing or altered: the next `up` exports it again and
    * removes what is left of this one (its manifest), so nothing is orphaned. */
   readonly missing?: boolean;
@@ -82,21 +95,6 @@ export interface ArtifactManifest {
   readonly build: ArtifactFacts;
   readonly chunksVerified: number;
   readonly templateUuid: string;
-}
-
-/** `<os>/<version>/<timestamp>/<template>.xva`, the one layout of the store; the timestamp is UTC, sortable. */
-export function artifactKeys(
-  os: string,
-  version: string,
-  template: string,
-  at: Date,
-): { key: string; manifestKey: string; timestamp: string } {
-  const timestamp = at
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
-  const dir = `${os}/${version}/${timestamp}`;
-  return { key: `${dir}/${template}.xva`, manifestKey: `${dir}/${template}.manifest.json`, timestamp };
 }
 
 const PREFIX = "artifact";
@@ -133,6 +131,30 @@ function retained(o: ArtifactOutputs): RetainedArtifact {
   };
 }
 
+/** Every key an output set accounts for: the sweep leaves them alone. */
+function knownKeys(o: Pick<ArtifactOutputs, "key" | "manifestKey" | "previous" | "pruned">): Set<string> {
+  return new Set([o, ...(o.previous ?? []), ...(o.pruned ?? [])].flatMap((a) => [a.key, a.manifestKey]));
+}
+
+/**
+ * What an update keeps and what it hands to the index for deletion after publishing: retention over the earlier
+ * artifacts (and the old current one, when a new export replaced it), plus what is already gone or altered.
+ */
+export function retentionAfter(
+  olds: ArtifactOutputs,
+  currentKey: string,
+  retention: number,
+  exported: boolean,
+): { kept: RetainedArtifact[]; pruned: RetainedArtifact[] } {
+  const earlier = (olds.previous ?? []).filter((a) => a.missing !== true);
+  const gone = (olds.previous ?? []).filter((a) => a.missing === true);
+  // The old current artifact competes for retention after a new export, unless it went missing or was altered.
+  const candidates = exported && olds.missing !== true ? [retained(olds), ...earlier] : earlier;
+  const plan = planRetention(currentKey, candidates, retention);
+  const replaced = exported && olds.missing === true && olds.key !== currentKey ? [retained(olds)] : [];
+  return { kept: [...plan.kept], pruned: [...plan.pruned, ...replaced, ...gone, ...(olds.pruned ?? [])] };
+}
+
 /** What one export produced, before it becomes the resource's outputs. */
 interface ExportedObject {
   readonly key: string;
@@ -149,45 +171,73 @@ export class ArtifactProvider
 {
   protected readonly component = PREFIX;
 
-  diff(_id: string, olds: ArtifactOutputs, news: ArtifactInputs): Promise<pulumi.dynamic.DiffResult> {
+  async diff(_id: string, olds: ArtifactOutputs, news: ArtifactInputs): Promise<pulumi.dynamic.DiffResult> {
     // A new build or a missing object is an update that exports again and keeps earlier artifacts (retention);
     // only another store replaces the resource (its artifacts cannot move with it).
-    return Promise.resolve(
-      diffResult(olds, news, {
-        replaces: storeChanged(olds.store, news.store) ? ["store"] : [],
-        updates:
-          needsExport(olds, news) ||
-          (olds.previous ?? []).some((a) => a.missing === true) ||
-          changedKeys(olds, news, SETTING_KEYS, "change").length > 0,
-      }),
-    );
+    const replaces = storeChanged(olds.store, news.store) ? ["store"] : [];
+    const changed =
+      needsExport(olds, news) ||
+      (olds.previous ?? []).some((a) => a.missing === true) ||
+      changedKeys(olds, news, SETTING_KEYS, "change").length > 0;
+    // Leftovers of a crash or a failed export are found here, so the next `up` removes them.
+    const strays = replaces.length > 0 || changed ? [] : await this.strays(olds);
+    if (strays.length > 0)
+      console.log(
+        `${PREFIX}: ${olds.templateName}: ${strays.length} object(s) or upload(s) left by a failed export will be removed`,
+      );
+    return diffResult(olds, news, { replaces, updates: changed || strays.length > 0 });
   }
 
   async create(inputs: ArtifactInputs): Promise<pulumi.dynamic.CreateResult<ArtifactOutputs>> {
-    const outs = await this.export(inputs, []);
+    const outs = await this.export(inputs, [], []);
+    await this.sweep(outs);
     return { id: outs.key, outs };
+  }
+
+  async update(
+    _id: string,
+    olds: ArtifactOutputs,
+    news: ArtifactInputs,
+  ): Promise<pulumi.dynamic.UpdateResult<ArtifactOutputs>> {
+    const exported = needsExport(olds, news);
+    // Export first: if it fails, the current artifact and its history stay as they are.
+    const fresh = exported ? await this.export(news, [], []) : { ...olds, ...news };
+    const plan = retentionAfter(olds, fresh.key, news.retention, exported);
+    const pruned = await this.stillStored(news.store, plan.pruned);
+    // `missing` is a refresh's finding about the old object: the new outputs describe what is stored now.
+    const outs = defined<ArtifactOutputs>({ ...fresh, missing: undefined, previous: plan.kept, pruned });
+    await this.sweep(outs);
+    return { outs };
+  }
+
+  async delete(_id: string, props: ArtifactOutputs): Promise<void> {
+    await this.remove(
+      props.store,
+      [retained(props), ...(props.previous ?? []), ...(props.pruned ?? [])],
+      "delete",
+    );
   }
 
   /** Exports the template into a new key, verified on the way, with its manifest; nothing is left on failure. */
   private async export(
     inputs: ArtifactInputs,
     previous: readonly RetainedArtifact[],
+    pruned: readonly RetainedArtifact[],
   ): Promise<ArtifactOutputs> {
     this.poolPassword(); // a missing secret fails before anything touches the store
-    const { key, manifestKey, timestamp } = artifactKeys(
+    const keys = artifactKeys(
+      inputs.store.prefix,
       inputs.os,
       inputs.version,
       inputs.templateName,
       new Date(),
     );
-    const where = `s3://${inputs.store.bucket}/${key}`;
+    const where = `s3://${inputs.store.bucket}/${keys.key}`;
     return this.withS3(inputs.store, async (s3) => {
       try {
-        const exported = await this.withPool(inputs.pool, (x) =>
-          this.streamExport(x, s3, inputs, { key, manifestKey, timestamp }),
-        );
-        const outs = this.outputs(inputs, previous, exported);
-        await this.writeManifest(s3, inputs, outs, timestamp);
+        const exported = await this.withPool(inputs.pool, (x) => this.streamExport(x, s3, inputs, keys));
+        const manifestVersionId = await this.writeManifest(s3, inputs, exported);
+        const outs = this.outputs(inputs, exported, { previous, pruned, manifestVersionId });
         console.log(
           `${PREFIX}: ${where} complete: ${outs.sizeBytes} bytes, sha256 ${outs.sha256.slice(0, 16)}…, ` +
             `${outs.chunksVerified} chunks verified, ` +
@@ -195,10 +245,10 @@ export class ArtifactProvider
         );
         return outs;
       } catch (e) {
-        // Nothing half-published: the multipart upload was aborted by streamToS3; remove a manifest if written.
-        await s3
-          .send(new DeleteObjectCommand({ Bucket: inputs.store.bucket, Key: manifestKey }))
-          .catch(() => undefined);
+        // Nothing half-published: streamToS3 aborted an incomplete upload; a complete XVA whose manifest failed
+        // and a manifest are removed here (and by the next up's sweep if this cleanup fails too).
+        for (const key of [keys.manifestKey, keys.key])
+          await deleteAllVersions(s3, inputs.store.bucket, key).catch(() => undefined);
         // Pool, store and XVA errors already say what failed and where; anything else is wrapped with the context.
         if (isXcpngError(e)) throw e;
         throw new ArtifactExportError(
@@ -235,7 +285,7 @@ export class ArtifactProvider
       // The export is bounded by the disks' virtual size plus the XVA's metadata and checksum entries.
       partSizeBytes: partSizeFor(inputs.virtualSizeBytes + 64 * 1024 * 1024),
       contentType: "application/octet-stream",
-      metadata: { "xcpng-template": inputs.templateName, "xcpng-build-id": inputs.facts.buildId },
+      metadata: this.metadata(inputs),
       onProgress: (n) => {
         if (Date.now() - lastLog < 5000) return;
         lastLog = Date.now();
@@ -245,6 +295,14 @@ export class ArtifactProvider
       },
     });
     return { ...at, upload, verification: await verifier.verification };
+  }
+
+  private metadata(inputs: ArtifactInputs): Record<string, string> {
+    return {
+      "xcpng-template": inputs.templateName,
+      "xcpng-build-id": inputs.facts.buildId,
+      [STACK_METADATA]: inputs.store.stack,
+    };
   }
 
   async read(id: string, props?: ArtifactOutputs): Promise<pulumi.dynamic.ReadResult<ArtifactOutputs>> {
@@ -269,21 +327,11 @@ export class ArtifactProvider
 
   /**
    * Marks the earlier artifacts whose XVA is gone from the store: they drop out of retention and the index, and
-   * the next `up` removes their manifests (a refresh only records what it found).
+   * the next `up` hands what is left of them (their manifests) to the index for deletion.
    */
   private async markMissing(s3: S3Client, props: ArtifactOutputs): Promise<RetainedArtifact[]> {
     const earlier = props.previous ?? [];
-    const present = await Promise.all(
-      earlier.map((a) =>
-        s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: a.key })).then(
-          () => true,
-          (e: unknown) => {
-            if (isNotFound(e)) return false;
-            throw s3Failure(e, `${PREFIX}: reading s3://${props.store.bucket}/${a.key}`);
-          },
-        ),
-      ),
-    );
+    const present = await Promise.all(earlier.map((a) => this.exists(s3, props.store, a.key)));
     return earlier.map((a, i) => {
       if (present[i]) return a;
       console.log(
@@ -293,38 +341,54 @@ export class ArtifactProvider
     });
   }
 
-  async update(
-    _id: string,
-    olds: ArtifactOutputs,
-    news: ArtifactInputs,
-  ): Promise<pulumi.dynamic.UpdateResult<ArtifactOutputs>> {
-    const earlier = (olds.previous ?? []).filter((a) => a.missing !== true);
-    const gone = (olds.previous ?? []).filter((a) => a.missing === true);
-    if (!needsExport(olds, news)) {
-      // Pool settings, facts, retention or provider code: the stored object stays; a lower retention prunes.
-      const plan = planRetention(olds.key, earlier, news.retention);
-      await this.remove(news.store, gone, "its XVA is gone");
-      await this.remove(news.store, plan.pruned, "retention");
-      return { outs: { ...olds, ...news, previous: [...plan.kept] } };
-    }
-    // Export first: if it fails, the current artifact and its history stay as they are.
-    const fresh = await this.export(news, []);
-    // Planned against the new key: an export within the same second overwrote the old key, which is then
-    // neither kept twice nor pruned (that would delete the new object).
-    const candidates = olds.missing === true ? earlier : [retained(olds), ...earlier];
-    const plan = planRetention(fresh.key, candidates, news.retention);
-    if (olds.missing === true && olds.key !== fresh.key)
-      await this.remove(olds.store, [retained(olds)], "missing or altered");
-    await this.remove(news.store, gone, "its XVA is gone");
-    await this.remove(news.store, plan.pruned, "retention");
-    return { outs: { ...fresh, previous: [...plan.kept] } };
+  private async exists(s3: S3Client, store: ArtifactStore, key: string): Promise<boolean> {
+    return s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key })).then(
+      () => true,
+      (e: unknown) => {
+        if (isNotFound(e)) return false;
+        throw s3Failure(e, `${PREFIX}: reading s3://${store.bucket}/${key}`);
+      },
+    );
   }
 
-  async delete(_id: string, props: ArtifactOutputs): Promise<void> {
-    await this.remove(props.store, [retained(props), ...(props.previous ?? [])], "delete");
+  /** The artifacts of `list` that still have their XVA or manifest in the store (the rest need no deleting). */
+  private async stillStored(
+    store: ArtifactStore,
+    list: readonly RetainedArtifact[],
+  ): Promise<RetainedArtifact[]> {
+    if (list.length === 0) return [];
+    return this.withS3(store, async (s3) => {
+      const out: RetainedArtifact[] = [];
+      for (const a of list) {
+        if (out.some((o) => o.key === a.key)) continue;
+        if ((await this.exists(s3, store, a.key)) || (await this.exists(s3, store, a.manifestKey)))
+          out.push(a);
+      }
+      return out;
+    });
   }
 
-  /** Deletes artifacts (manifest first, then the XVA); an already missing object is not an error. */
+  /** This template's leftovers in the store (a seam: unit tests answer it without a store). */
+  protected strays(o: ArtifactOutputs): Promise<Stray[]> {
+    return this.withS3(o.store, (s3) =>
+      findStrays(s3, o.store, { os: o.os, version: o.version, template: o.templateName }, knownKeys(o)),
+    ).catch((e: unknown) => {
+      throw s3Failure(e, `${PREFIX}: listing the keys of ${o.templateName} in s3://${o.store.bucket}`);
+    });
+  }
+
+  /** Removes the strays of this template: never published, so they go at once. */
+  private async sweep(o: ArtifactOutputs): Promise<void> {
+    const strays = await this.strays(o);
+    if (strays.length === 0) return;
+    await this.withS3(o.store, (s3) => removeStrays(s3, o.store, strays));
+    for (const s of strays)
+      console.log(
+        `${PREFIX}: removed ${s.kind === "upload" ? "incomplete upload of " : ""}s3://${o.store.bucket}/${s.key} (left by a failed export)`,
+      );
+  }
+
+  /** Deletes artifacts for good (every version of the manifest, then of the XVA); missing ones are fine. */
   private async remove(
     store: ArtifactStore,
     artifacts: readonly RetainedArtifact[],
@@ -333,10 +397,9 @@ export class ArtifactProvider
     if (artifacts.length === 0) return;
     await this.withS3(store, async (s3) => {
       for (const a of artifacts) {
-        for (const Key of [a.manifestKey, a.key]) {
-          await s3.send(new DeleteObjectCommand({ Bucket: store.bucket, Key })).catch((e: unknown) => {
-            if (!isNotFound(e))
-              throw s3Failure(e, `${PREFIX}: deleting s3://${store.bucket}/${Key} (${why})`);
+        for (const key of [a.manifestKey, a.key]) {
+          await deleteAllVersions(s3, store.bucket, key).catch((e: unknown) => {
+            throw s3Failure(e, `${PREFIX}: deleting s3://${store.bucket}/${key} (${why})`);
           });
         }
         console.log(`${PREFIX}: deleted s3://${store.bucket}/${a.key} and its manifest (${why})`);
@@ -346,51 +409,60 @@ export class ArtifactProvider
 
   private outputs(
     inputs: ArtifactInputs,
-    previous: readonly RetainedArtifact[],
     r: ExportedObject,
+    rest: {
+      previous: readonly RetainedArtifact[];
+      pruned: readonly RetainedArtifact[];
+      manifestVersionId: string | undefined;
+    },
   ): ArtifactOutputs {
-    return {
+    return defined<ArtifactOutputs>({
       ...inputs,
       key: r.key,
       manifestKey: r.manifestKey,
       sha256: r.verification.sha256,
       sizeBytes: r.upload.bytes,
       etag: r.upload.etag,
+      versionId: r.upload.versionId,
+      manifestVersionId: rest.manifestVersionId,
       exportedAt: new Date().toISOString(),
       xvaOs: xvaOsOf(r.verification),
       chunksVerified: r.verification.chunks,
-      previous: [...previous],
-    };
+      previous: [...rest.previous],
+      pruned: [...rest.pruned],
+    });
   }
 
+  /** Writes the manifest beside the XVA; returns its version id on a versioned bucket. */
   private async writeManifest(
     s3: S3Client,
     inputs: ArtifactInputs,
-    outs: ArtifactOutputs,
-    timestamp: string,
-  ): Promise<void> {
+    r: ExportedObject,
+  ): Promise<string | undefined> {
     const manifest: ArtifactManifest = {
       schema: "xcpng-templates/manifest@1",
       template: inputs.templateName,
       os: inputs.os,
       version: inputs.version,
-      timestamp,
-      key: outs.key,
-      sha256: outs.sha256,
-      sizeBytes: outs.sizeBytes,
-      osDetected: { xva: outs.xvaOs, pool: inputs.facts.poolOs },
+      timestamp: r.timestamp,
+      key: r.key,
+      sha256: r.verification.sha256,
+      sizeBytes: r.upload.bytes,
+      osDetected: { xva: xvaOsOf(r.verification), pool: inputs.facts.poolOs },
       build: inputs.facts,
-      chunksVerified: outs.chunksVerified,
+      chunksVerified: r.verification.chunks,
       templateUuid: inputs.templateUuid,
     };
-    await s3.send(
+    const put = await s3.send(
       new PutObjectCommand({
         Bucket: inputs.store.bucket,
-        Key: outs.manifestKey,
+        Key: r.manifestKey,
         Body: JSON.stringify(manifest, null, 2),
         ContentType: "application/json",
+        Metadata: this.metadata(inputs),
       }),
     );
+    return put.VersionId;
   }
 }
 
@@ -402,6 +474,7 @@ export class Artifact extends pulumi.dynamic.Resource {
   declare readonly exportedAt: pulumi.Output<string>;
   declare readonly xvaOs: pulumi.Output<string>;
   declare readonly previous: pulumi.Output<RetainedArtifact[]>;
+  declare readonly pruned: pulumi.Output<RetainedArtifact[]>;
 
   constructor(name: string, args: ArtifactArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -416,7 +489,10 @@ export class Artifact extends pulumi.dynamic.Resource {
         exportedAt: undefined,
         xvaOs: undefined,
         chunksVerified: undefined,
+        versionId: undefined,
+        manifestVersionId: undefined,
         previous: undefined,
+        pruned: undefined,
         ...args,
       },
       opts,

@@ -1,12 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./dynamic/shim";
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { deleteAllVersions } from "../lib/s3/delete-versions";
 import { changedKeys, diffResult } from "./dynamic/diff";
 import { ProviderBase } from "./dynamic/provider-base";
 import { storeChanged, type ArtifactStore } from "./store";
 import { s3Failure } from "./dynamic/s3-failure";
 import { isNotFound } from "../lib/s3/errors";
 import type { StoredArtifact } from "./artifact-retention";
+import { STACK_METADATA } from "./artifact-sweep";
+import { indexKey } from "./layout";
 
 /** One complete artifact, as listed in index.json. */
 export interface IndexEntry extends StoredArtifact {
@@ -15,7 +18,7 @@ export interface IndexEntry extends StoredArtifact {
   readonly version: string;
 }
 
-/** The document stored at the bucket root. */
+/** The document stored at `<prefix>/index.json` (providers/layout.ts). */
 export interface CatalogueDocument {
   readonly schema: "xcpng-templates/index@1";
   readonly updatedAt: string;
@@ -25,8 +28,6 @@ export interface CatalogueDocument {
     Record<string, { readonly key: string; readonly manifestKey: string; readonly sha256: string }>
   >;
 }
-
-export const INDEX_KEY = "index.json";
 
 /** Builds the document: entries sorted by template then time, `latest` = newest entry per template. */
 export function buildCatalogue(entries: readonly IndexEntry[], now = new Date()): CatalogueDocument {
@@ -45,11 +46,17 @@ export interface CatalogueIndexArgs {
   readonly store: pulumi.Input<ArtifactStore>;
   /** Complete artifacts only: pass Artifact outputs, so the index is written after every upload finished. */
   readonly entries: pulumi.Input<{ readonly [K in keyof IndexEntry]: pulumi.Input<IndexEntry[K]> }[]>;
+  /**
+   * Artifacts no longer kept (the artifacts' `pruned` outputs): deleted for good once the index that no longer
+   * lists them is published, never before; an artifact the index still lists is never deleted.
+   */
+  readonly prune: pulumi.Input<pulumi.Input<StoredArtifact>[]>;
 }
 
 export interface CatalogueIndexInputs {
   readonly store: ArtifactStore;
   readonly entries: IndexEntry[];
+  readonly prune: StoredArtifact[];
 }
 
 export interface CatalogueIndexOutputs extends CatalogueIndexInputs {
@@ -59,7 +66,22 @@ export interface CatalogueIndexOutputs extends CatalogueIndexInputs {
 
 const PREFIX = "catalogue-index";
 
-/** index.json at the bucket root: every artifact with its manifest, and a `latest` pointer per template. */
+/** What may be deleted after publishing: the pruned artifacts the index does not list (pure: the decision). */
+export function deletable(
+  prune: readonly StoredArtifact[],
+  listed: readonly StoredArtifact[],
+): StoredArtifact[] {
+  const skip = new Set(listed.map((e) => e.key));
+  const out: StoredArtifact[] = [];
+  for (const a of prune) {
+    if (skip.has(a.key)) continue;
+    skip.add(a.key);
+    out.push(a);
+  }
+  return out;
+}
+
+/** The stack's index.json: every artifact with its manifest, and a `latest` pointer per template. */
 export class CatalogueIndexProvider
   extends ProviderBase
   implements pulumi.dynamic.ResourceProvider<CatalogueIndexInputs, CatalogueIndexOutputs>
@@ -74,21 +96,25 @@ export class CatalogueIndexProvider
     return Promise.resolve(
       diffResult(olds, news, {
         replaces: storeChanged(olds.store, news.store) ? ["store"] : [],
-        updates: changedKeys(olds, news, ["entries", "store"], "change"),
+        updates: changedKeys(olds, news, ["entries", "store", "prune"], "change"),
       }),
     );
   }
 
   async create(inputs: CatalogueIndexInputs): Promise<pulumi.dynamic.CreateResult<CatalogueIndexOutputs>> {
-    return { id: `${inputs.store.bucket}/${INDEX_KEY}`, outs: await this.write(inputs) };
+    const outs = await this.publish(inputs);
+    return { id: `${inputs.store.bucket}/${outs.key}`, outs };
   }
 
   async update(
     _id: string,
-    _olds: CatalogueIndexOutputs,
+    olds: CatalogueIndexOutputs,
     news: CatalogueIndexInputs,
   ): Promise<pulumi.dynamic.UpdateResult<CatalogueIndexOutputs>> {
-    return { outs: await this.write(news) };
+    const outs = await this.publish(news);
+    // The index moved (another prefix): the old one would list artifacts nobody keeps any more.
+    if (olds.key !== outs.key) await this.removeIndex(olds.store, olds.key);
+    return { outs };
   }
 
   async read(
@@ -96,10 +122,10 @@ export class CatalogueIndexProvider
     props?: CatalogueIndexOutputs,
   ): Promise<pulumi.dynamic.ReadResult<CatalogueIndexOutputs>> {
     if (!props) return {};
-    const where = `s3://${props.store.bucket}/${INDEX_KEY}`;
+    const where = `s3://${props.store.bucket}/${props.key}`;
     return this.withS3(props.store, async (s3) => {
       try {
-        const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: INDEX_KEY }));
+        const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.key }));
         if (head.ETag === props.etag) return { id, props };
         console.log(`${PREFIX}: ${where} was changed outside Pulumi: it will be rewritten`);
         return {};
@@ -111,37 +137,58 @@ export class CatalogueIndexProvider
   }
 
   async delete(_id: string, props: CatalogueIndexOutputs): Promise<void> {
-    await this.withS3(props.store, async (s3) => {
-      await s3
-        .send(new DeleteObjectCommand({ Bucket: props.store.bucket, Key: INDEX_KEY }))
-        .catch((e: unknown) => {
-          if (!isNotFound(e))
-            throw s3Failure(e, `${PREFIX}: deleting s3://${props.store.bucket}/${INDEX_KEY}`);
-        });
-    });
+    await this.removeIndex(props.store, props.key);
   }
 
-  private async write(inputs: CatalogueIndexInputs): Promise<CatalogueIndexOutputs> {
-    const where = `s3://${inputs.store.bucket}/${INDEX_KEY}`;
+  /** Writes the index, then deletes what it no longer lists: a reader never finds a listed key gone. */
+  private async publish(inputs: CatalogueIndexInputs): Promise<CatalogueIndexOutputs> {
+    const key = indexKey(inputs.store.prefix);
+    const where = `s3://${inputs.store.bucket}/${key}`;
     const doc = buildCatalogue(inputs.entries);
     const put = await this.withS3(inputs.store, (s3) =>
       s3.send(
         new PutObjectCommand({
           Bucket: inputs.store.bucket,
-          Key: INDEX_KEY,
+          Key: key,
           Body: JSON.stringify(doc, null, 2),
           ContentType: "application/json",
+          Metadata: { [STACK_METADATA]: inputs.store.stack },
         }),
       ),
     ).catch((e: unknown) => {
       throw s3Failure(
         e,
         `${PREFIX}: writing ${where}`,
-        "The artifacts are complete; run 'pulumi up' again to publish the index.",
+        "The artifacts are complete and nothing was pruned; run 'pulumi up' again to publish the index.",
       );
     });
     console.log(`${PREFIX}: wrote ${where} (${doc.artifacts.length} artifact(s))`);
-    return { ...inputs, key: INDEX_KEY, etag: put.ETag ?? "" };
+    await this.prune(inputs.store, deletable(inputs.prune ?? [], inputs.entries));
+    return { ...inputs, key, etag: put.ETag ?? "" };
+  }
+
+  private async prune(store: ArtifactStore, artifacts: readonly StoredArtifact[]): Promise<void> {
+    if (artifacts.length === 0) return;
+    await this.withS3(store, async (s3) => {
+      for (const a of artifacts) {
+        for (const key of [a.manifestKey, a.key]) {
+          await deleteAllVersions(s3, store.bucket, key).catch((e: unknown) => {
+            throw s3Failure(
+              e,
+              `${PREFIX}: deleting s3://${store.bucket}/${key} (no longer listed)`,
+              "The index is published; run 'pulumi up' again to finish pruning.",
+            );
+          });
+        }
+        console.log(`${PREFIX}: deleted s3://${store.bucket}/${a.key} and its manifest (no longer listed)`);
+      }
+    });
+  }
+
+  private async removeIndex(store: ArtifactStore, key: string): Promise<void> {
+    await this.withS3(store, (s3) => deleteAllVersions(s3, store.bucket, key)).catch((e: unknown) => {
+      throw s3Failure(e, `${PREFIX}: deleting s3://${store.bucket}/${key}`);
+    });
   }
 }
 

@@ -8,6 +8,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   S3Client,
 } from "@aws-sdk/client-s3";
@@ -98,7 +99,9 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
   };
   /** index.json as stored (compared byte for byte: "the index was not touched"). */
   const indexText = async () =>
-    (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "index.json" }))).Body!.transformToString();
+    (
+      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${STACK}/index.json` }))
+    ).Body!.transformToString();
   const catalogue = async (): Promise<Catalogue> => JSON.parse(await indexText()) as Catalogue;
   const noIncompleteUploads = async () => {
     const u = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
@@ -194,7 +197,8 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     expect(Object.keys(rows).sort()).to.deep.equal(["tmpl-a", "tmpl-b"]);
     for (const r of Object.values(rows)) {
       expect(r.osDetected).to.match(/Debian GNU\/Linux 12/);
-      expect(r.s3Key).to.match(new RegExp(`^debian/12/\\d{8}T\\d{6}Z/${r.name}\\.xva$`));
+      // Every key under the stack's prefix (the stack name by default), so stacks can share a bucket.
+      expect(r.s3Key).to.match(new RegExp(`^${STACK}/debian/12/\\d{8}T\\d{6}Z/${r.name}\\.xva$`));
       expect(r.sha256).to.match(/^[0-9a-f]{64}$/);
     }
     const stored = await keys();
@@ -202,7 +206,7 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
       expect(stored).to.include(r.s3Key);
       expect(stored).to.include(r.s3Key.replace(/\.xva$/, ".manifest.json"));
     }
-    expect(stored).to.include("index.json");
+    expect(stored).to.include(`${STACK}/index.json`);
     const manifest = JSON.parse(
       await (
         await s3.send(
@@ -277,6 +281,13 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     expect(tmplA).to.have.length(2);
     for (const a of tmplA) expect(stored).to.include.members([a.key, a.manifestKey]);
     expect(stored.filter((k) => k.endsWith("tmpl-a.xva"))).to.have.length(2);
+    // The replaced artifact was pruned after the index was published: no version of it is left (versioned bucket).
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `${STACK}/` }));
+    const versioned = [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])].map((v) => v.Key);
+    expect(versioned).to.not.include.members([
+      before["tmpl-a"]!.s3Key,
+      before["tmpl-a"]!.s3Key.replace(/\.xva$/, ".manifest.json"),
+    ]);
   });
 
   it("an export cut mid-stream fails the update cleanly, and the next up succeeds", async () => {

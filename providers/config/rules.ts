@@ -49,6 +49,16 @@ export const RULES = {
     examples: { valid: ["xcpng-templates", "a.b.c"], invalid: ["ab", "UPPER", "10.0.0.1", "-ab", "a_b"] },
     also: (v: string) => !/^\d+\.\d+\.\d+\.\d+$/.test(v),
   },
+  /** The prefix of every key a stack writes in the bucket (providers/layout.ts); "" means the bucket root. */
+  keyPrefix: {
+    pattern: /^([A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*)?$/,
+    expected:
+      "path segments of letters, digits, '.', '_' or '-' separated by '/', without a leading or trailing '/' (e.g. prod or sites/paris), or \"\" for the bucket root",
+    examples: {
+      valid: ["dev", "sites/paris", "prod-1.2", ""],
+      invalid: ["/dev", "dev/", "a//b", "a b", "../x"],
+    },
+  },
   /** A user name for the temporary build user (POSIX portable user name). */
   buildUsername: {
     pattern: /^[a-z_][a-z0-9_-]{0,30}$/,

@@ -35,8 +35,15 @@ export interface S3Config {
   readonly caCertificate?: string;
   /** The store is AWS S3 itself: enables AWS-only extras (IAM policy and user for CI). @default false */
   readonly aws: boolean;
-  /** Let `pulumi destroy` delete a bucket that still holds objects. @default false */
+  /** Let `pulumi destroy` delete a bucket that still holds objects (never an adopted one). @default false */
   readonly forceDestroy: boolean;
+  /**
+   * Let the stack manage a bucket that existed before it (versioning, a default encryption where none is set, its
+   * lifecycle rules beside the existing ones). Without it an adopted bucket keeps its settings. @default false
+   */
+  readonly manageAdoptedBucket: boolean;
+  /** Prefix of every key the stack writes (index, artifacts), so stacks can share a bucket. @default the stack name */
+  readonly prefix?: string;
 }
 
 /** One template of the catalogue. */
@@ -116,6 +123,8 @@ function parseS3(r: FieldReader, raw: unknown): S3Config | undefined {
   const aws = r.bool(raw, "aws", "s3.aws", false);
   const forcePathStyle = r.bool(raw, "forcePathStyle", "s3.forcePathStyle", endpoint !== undefined);
   const forceDestroy = r.bool(raw, "forceDestroy", "s3.forceDestroy", false);
+  const manageAdoptedBucket = r.bool(raw, "manageAdoptedBucket", "s3.manageAdoptedBucket", false);
+  const prefix = raw.prefix === "" ? "" : r.ruled(raw, "prefix", "s3.prefix", RULES.keyPrefix, false);
   if (endpoint === undefined && !aws && raw.endpoint === undefined) {
     r.fail("s3.endpoint", "is required unless s3.aws is true (AWS S3 itself)");
   }
@@ -126,8 +135,10 @@ function parseS3(r: FieldReader, raw: unknown): S3Config | undefined {
     forcePathStyle,
     aws,
     forceDestroy,
+    manageAdoptedBucket,
     ...(endpoint !== undefined ? { endpoint } : {}),
     ...(ca !== undefined ? { caCertificate: ca } : {}),
+    ...(prefix !== undefined ? { prefix } : {}),
   };
 }
 
