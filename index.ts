@@ -6,7 +6,7 @@ import { CiAccess } from "./components/ci-access";
 import { GoldenTemplate } from "./components/golden-template";
 import { ArtifactBucket } from "./providers/artifact-bucket";
 import { CatalogueIndex } from "./providers/catalogue-index";
-import { readStackConfig } from "./providers/config/pulumi-config";
+import { readStackConfig, secretConfigKeys } from "./providers/config/pulumi-config";
 import { imageToolVersions } from "./providers/config/tool-versions";
 import { collectTemplateSources } from "./providers/source-hash";
 
@@ -14,6 +14,9 @@ const cfg = readStackConfig(new pulumi.Config(), __dirname);
 const toolVersions = imageToolVersions(__dirname);
 
 const stack = pulumi.getStack();
+// The names (never the values) of the stack's secret config keys, as the language host lists them: the build log
+// masks their values.
+const secretKeys = secretConfigKeys(process.env.PULUMI_CONFIG_SECRET_KEYS);
 // Every key of this stack under its prefix (providers/layout.ts): stacks sharing a bucket never collide.
 const store = {
   region: cfg.s3.region,
@@ -40,6 +43,7 @@ const templates = cfg.templates.map(
       pool: cfg.pool,
       store,
       bucket,
+      secretKeys,
     }),
 );
 

@@ -17,6 +17,8 @@ export interface GoldenTemplateArgs {
   readonly store: ArtifactStore;
   /** The bucket resource: artifacts are written only once it exists. */
   readonly bucket: pulumi.Resource;
+  /** Names of the stack's secret config keys: their values are masked in the build log. */
+  readonly secretKeys: readonly string[];
 }
 
 /**
@@ -46,6 +48,8 @@ export class GoldenTemplate extends pulumi.ComponentResource {
         toolVersions: args.toolVersions,
         pool: args.pool,
         tags: [...t.tags],
+        timeoutMinutes: t.buildTimeoutMinutes,
+        secretKeys: [...args.secretKeys],
       },
       { parent: this },
     );

@@ -10,6 +10,7 @@
 #   PKR_VAR_build_password  password of the temporary build user (random when unset)
 #   PKR_VAR_pool_ca_file    PEM file of the pool's private CA, trusted in addition to the system's
 #   XCPNG_PACKER_ON_ERROR   packer's -on-error (default cleanup: a failed build leaves no VM behind)
+#   XCPNG_WATCH_PID         a process to watch (the Pulumi provider): when it dies, the build is stopped
 # Run it with `exec` (or directly) so that a cancel's SIGTERM reaches it; it passes the signal on to Packer.
 #
 # Output: Packer's own output and log go to stderr; stdout carries exactly one compact JSON line on success:
@@ -23,27 +24,44 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 step=arguments
 work=""
 packer_pid=""
+watcher_pid=""
 
 fail() {
   printf 'build.sh: FAILED at step %s: %s\n' "'$step'" "$*" >&2
   exit 1
 }
 cleanup() {
+  if [ -n "$watcher_pid" ]; then kill "$watcher_pid" 2>/dev/null || true; fi
   if [ -n "$packer_pid" ] && kill -0 "$packer_pid" 2>/dev/null; then kill -TERM "$packer_pid" 2>/dev/null || true; fi
   if [ -n "$work" ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
-# @pulumi/command cancels by killing its direct child: pass the signal on so Packer cleans up the VM.
-# Packer handles SIGTERM by running its cleanup steps (destroying the build VM), so wait for it.
+# @pulumi/command cancels by killing its direct child, and the Pulumi provider signals this script: pass the
+# signal on to Packer, which cancels the build and destroys its build VM, and wait for that. Then whatever Packer
+# started and left running (a local provisioner's script) is stopped too, when this script leads its own process
+# group (the provider starts it so); a caller's group is never signalled.
 on_signal() {
   if [ -n "$packer_pid" ]; then
     kill -TERM "$packer_pid" 2>/dev/null || true
     wait "$packer_pid" 2>/dev/null || true
     packer_pid=""
   fi
+  if [ "$(ps -o pgid= -p $$ | tr -d ' ')" = "$$" ]; then
+    trap '' INT TERM
+    kill -TERM -- "-$$" 2>/dev/null || true
+  fi
   fail "interrupted by a signal; Packer was stopped and has cleaned up"
 }
 trap on_signal INT TERM
+# The provider that started this build stops it on cancel or timeout; if the provider itself is killed outright
+# (SIGKILL: no chance to do that), this watcher stops the build, so no Packer runs on unattended.
+if [ -n "${XCPNG_WATCH_PID:-}" ]; then
+  (
+    while kill -0 "$XCPNG_WATCH_PID" 2>/dev/null; do sleep 2; done
+    kill -TERM "$$" 2>/dev/null || true
+  ) &
+  watcher_pid=$!
+fi
 
 # --- arguments ----------------------------------------------------------------------------------------------
 [ $# -eq 1 ] || [ $# -eq 2 ] || fail "expected <template-dir-or-file> [<var-file>], got $# arguments. Pass every other input, secrets included, as PKR_VAR_<name> environment variables."

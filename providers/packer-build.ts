@@ -1,15 +1,14 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as readline from "node:readline";
 import * as pulumi from "@pulumi/pulumi";
 import { shimProvider } from "./dynamic/shim";
 import { isUnknown } from "./dynamic/provider-code";
 import { changedKeys, diffResult } from "./dynamic/diff";
 import { ProviderBase } from "./dynamic/provider-base";
-import { PackerBuildError } from "./errors";
+import { environmentSecrets, packerEnvironment } from "./packer-env";
+import { mask, runPackerBuild, type BuildResult } from "./packer-run";
 import type { PoolTarget } from "../lib/xapi/client";
 import { destroyTemplate, findByBuildId } from "../lib/xapi/templates";
 
@@ -33,6 +32,13 @@ export interface PackerBuildArgs {
   readonly toolVersions: pulumi.Input<string>;
   readonly pool: pulumi.Input<PoolTarget>;
   readonly tags?: pulumi.Input<pulumi.Input<string>[]>;
+  /** The build is stopped, its VM cleaned up, and the update fails after this long. @default 120 */
+  readonly timeoutMinutes?: pulumi.Input<number>;
+  /**
+   * Names of the stack's secret config keys (names only, never values): their values are masked in every line of
+   * the build log, besides the pool password and the S3 keys.
+   */
+  readonly secretKeys?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 export interface PackerBuildInputs {
@@ -43,7 +49,12 @@ export interface PackerBuildInputs {
   readonly toolVersions: string;
   readonly pool: PoolTarget;
   readonly tags?: string[];
+  readonly timeoutMinutes?: number;
+  readonly secretKeys?: string[];
 }
+
+/** Minutes a build may take by default (a Debian install on a busy pool takes well under an hour). */
+export const DEFAULT_BUILD_TIMEOUT_MINUTES = 120;
 
 export interface PackerBuildOutputs extends PackerBuildInputs {
   readonly buildId: string;
@@ -55,22 +66,9 @@ export interface PackerBuildOutputs extends PackerBuildInputs {
 /** Keys whose change means a new image. */
 export const REBUILD_KEYS = ["templateName", "packerTemplate", "varFile", "sources", "toolVersions"] as const;
 /** Keys that change how the pool is reached or what the template is tagged with: the image stays. */
-const SETTING_KEYS = ["pool", "tags"] as const;
+const SETTING_KEYS = ["pool", "tags", "timeoutMinutes", "secretKeys"] as const;
 
-/** The build's result line (build.sh prints one compact JSON object on stdout). */
-interface BuildResult {
-  readonly template: string;
-  readonly build_id: string;
-  readonly duration_seconds: number;
-  readonly packer_version: string;
-}
-
-/** Replaces every occurrence of each secret in a log line. */
-export function mask(line: string, secrets: readonly string[]): string {
-  let out = line;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join("[secret]");
-  return out;
-}
+export { mask };
 
 /** A build id: UTC time and randomness, so two builds never share one (the pool name adds the template's). */
 export function newBuildId(now = new Date()): string {
@@ -161,8 +159,7 @@ export class PackerBuildProvider
   private async runBuild(inputs: PackerBuildInputs, buildId: string): Promise<BuildResult> {
     const password = this.poolPassword();
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "xcpng-packer-"));
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+    const own: Record<string, string> = {
       PKR_VAR_build_id: buildId,
       PKR_VAR_template_name: inputs.templateName,
       PKR_VAR_pool_url: inputs.pool.url,
@@ -173,68 +170,54 @@ export class PackerBuildProvider
     if (inputs.pool.caCertificate !== undefined) {
       const ca = path.join(work, "pool-ca.pem");
       fs.writeFileSync(ca, inputs.pool.caCertificate, { mode: 0o600 });
-      env.PKR_VAR_pool_ca_file = ca;
+      own.PKR_VAR_pool_ca_file = ca;
     }
-    const args = [
-      path.resolve("packer/build.sh"),
-      inputs.packerTemplate,
-      ...(inputs.varFile ? [inputs.varFile] : []),
-    ];
     const tag = `[packer ${inputs.templateName}]`;
     console.log(
       `${PREFIX}: building ${inputs.templateName} (build ${buildId}) with ${inputs.packerTemplate}`,
     );
     try {
-      return await new Promise<BuildResult>((resolve, reject) => {
-        const child = spawn("bash", args, { env, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        const tail: string[] = [];
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        readline.createInterface({ input: child.stderr }).on("line", (line) => {
-          const safe = mask(line, this.secrets.values);
-          tail.push(safe);
-          if (tail.length > 30) tail.shift();
-          console.log(`${tag} ${safe}`);
-        });
-        child.on("error", (e) =>
-          reject(
-            new PackerBuildError(
-              "BUILD_NOT_STARTED",
-              `${PREFIX}: could not run packer/build.sh: ${e.message}`,
-              {
-                cause: e,
-              },
-            ),
-          ),
-        );
-        child.on("close", (code) => {
-          if (code !== 0) {
-            const failed =
-              [...tail].reverse().find((l) => l.includes("FAILED at step")) ?? `exit status ${code}`;
-            reject(
-              new PackerBuildError(
-                "BUILD_FAILED",
-                `${PREFIX}: the build of ${inputs.templateName} failed: ${failed}\n--- last lines of the build log ---\n` +
-                  tail.join("\n"),
-              ),
-            );
-            return;
-          }
-          const last = stdout.trim().split("\n").pop() ?? "";
-          try {
-            resolve(JSON.parse(last) as BuildResult);
-          } catch {
-            reject(
-              new PackerBuildError(
-                "BUILD_NO_RESULT",
-                `${PREFIX}: packer/build.sh printed no JSON result line (got ${JSON.stringify(last.slice(0, 200))})`,
-              ),
-            );
-          }
-        });
+      return await runPackerBuild({
+        label: inputs.templateName,
+        args: [
+          path.resolve("packer/build.sh"),
+          inputs.packerTemplate,
+          ...(inputs.varFile ? [inputs.varFile] : []),
+        ],
+        env: packerEnvironment(process.env, own),
+        secrets: [
+          ...this.secrets.values,
+          ...this.configSecrets(inputs.secretKeys ?? []),
+          ...environmentSecrets(process.env),
+        ],
+        timeoutMs: (inputs.timeoutMinutes ?? DEFAULT_BUILD_TIMEOUT_MINUTES) * 60 * 1000,
+        onLine: (line) => console.log(`${tag} ${line}`),
       });
+    } catch (e) {
+      // Whatever stopped the build, nothing half-built stays on the pool: its VM carries the build's tag.
+      await this.removeLeftover(inputs.pool, buildId);
+      throw e;
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  /** Destroys a VM a failed, cancelled or timed-out build left on the pool (found by its build-id tag). */
+  private async removeLeftover(pool: PoolTarget, buildId: string): Promise<void> {
+    try {
+      await this.withPool(pool, async (x) => {
+        const facts = await findByBuildId(x, buildId);
+        if (!facts) return;
+        await destroyTemplate(x, facts);
+        console.log(
+          `${PREFIX}: removed ${facts.nameLabel} (${facts.uuid}), left on the pool by the failed build ${buildId}`,
+        );
+      });
+    } catch (e) {
+      console.log(
+        `${PREFIX}: warning: could not check the pool for a VM left by build ${buildId} (${e instanceof Error ? e.message : String(e)}); ` +
+          `look for the tag build-id:${buildId} and remove it by hand`,
+      );
     }
   }
 }

@@ -41,3 +41,14 @@ function readOrThrow(config: pulumi.Config, projectRoot: string): StackConfig {
   }
   return parsed;
 }
+
+/** The secret config keys the language host lists in PULUMI_CONFIG_SECRET_KEYS (a JSON array of names). */
+export function secretConfigKeys(listed: string | undefined): string[] {
+  if (listed === undefined || listed === "") return [];
+  try {
+    const v = JSON.parse(listed) as unknown;
+    return Array.isArray(v) ? v.filter((k): k is string => typeof k === "string").sort() : [];
+  } catch {
+    return [];
+  }
+}

@@ -62,6 +62,8 @@ export interface TemplateConfig {
   /** How many artifacts of this template the store keeps, the current one included; older ones are deleted
    * (objects and manifests). @default 5 */
   readonly retention: number;
+  /** Minutes the build may take before it is stopped and the update fails. @default 120 */
+  readonly buildTimeoutMinutes: number;
 }
 
 export interface StackConfig {
@@ -190,6 +192,11 @@ function parseTemplate(
     } else tags = t.tags as string[];
   }
   const retention = r.int(t, "retention", `${at}.retention`, { min: 1, dflt: 5 });
+  const buildTimeoutMinutes = r.int(t, "buildTimeoutMinutes", `${at}.buildTimeoutMinutes`, {
+    min: 1,
+    max: 24 * 60,
+    dflt: 120,
+  });
   if (!name || !packerTemplate || !os || !version) return undefined;
   return {
     name,
@@ -198,6 +205,7 @@ function parseTemplate(
     version,
     tags,
     retention,
+    buildTimeoutMinutes,
     ...(varFile !== undefined ? { varFile } : {}),
   };
 }

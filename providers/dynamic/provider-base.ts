@@ -14,10 +14,31 @@ export abstract class ProviderBase {
   /** The component name that starts every message of this provider (`artifact: ...`). */
   protected abstract readonly component: string;
   protected secrets: StackSecrets = NO_SECRETS;
+  private config: pulumi.dynamic.Config | undefined;
 
   configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.config = req.config;
     this.secrets = stackSecretsFrom(req.config);
     return Promise.resolve();
+  }
+
+  /**
+   * The values of the named (fully qualified) config keys, for masking: a structured secret gives its whole JSON
+   * text and each string inside it.
+   */
+  protected configSecrets(keys: readonly string[]): string[] {
+    const out: string[] = [];
+    for (const k of keys) {
+      const v = this.config?.get(k);
+      if (v === undefined || v === "") continue;
+      out.push(v);
+      try {
+        out.push(...leafStrings(JSON.parse(v) as unknown));
+      } catch {
+        // A plain string secret.
+      }
+    }
+    return out.filter((s) => s !== "");
   }
 
   /** The pool password, or a MissingSecretError that says how to set it. */
@@ -45,4 +66,11 @@ export abstract class ProviderBase {
   protected s3Client(store: S3Location): S3Client {
     return createS3Client(store, this.secrets.s3);
   }
+}
+
+function leafStrings(v: unknown): string[] {
+  if (typeof v === "string") return [v];
+  if (Array.isArray(v)) return v.flatMap(leafStrings);
+  if (typeof v === "object" && v !== null) return Object.values(v).flatMap(leafStrings);
+  return [];
 }
