@@ -15,7 +15,8 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import type { Devpool } from "../devpool";
 import type { VersityGw } from "../devpool/versitygw";
-import { BenchRunError, runMeasured, runMeasuredOk, type RunOptions } from "./measure";
+import { ToolError } from "../tools/errors";
+import { runMeasured, runMeasuredOk, type RunOptions } from "./measure";
 
 export const TINY_TEMPLATE = "bench/fixtures/tiny.pkr.hcl";
 
@@ -167,7 +168,8 @@ export async function runCatalogueBench(
     .rows("VM")
     .filter((r) => (r.rec.tags as string[]).some((t) => t.startsWith("build-id:"))).length;
   if (built !== job.templates) {
-    throw new BenchRunError(
+    throw new ToolError(
+      "COMMAND_FAILED",
       `bench: pulumi up should have left ${job.templates} templates tagged build-id:* on the pool, but ${built} are there`,
     );
   }
@@ -177,7 +179,8 @@ export async function runCatalogueBench(
     const sessionsBefore = job.pool.engine.store.count("session");
     const r = await runMeasured("pulumi", [...args, "--non-interactive"], opts(), dir);
     if (r.code !== 0 && !/no changes were expected/i.test(r.stdout + r.stderr)) {
-      throw new BenchRunError(
+      throw new ToolError(
+        "COMMAND_FAILED",
         `bench: pulumi ${args[0] ?? ""} exited ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`,
       );
     }

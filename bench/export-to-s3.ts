@@ -30,7 +30,8 @@ import { startVersityGw, type VersityGw } from "../devpool/versitygw";
 import { createS3Client } from "../lib/s3/client";
 import { runCatalogueBench, type CatalogueResult } from "./catalogue-preview";
 import { createDiskTemplate, type DiskTemplate } from "./disk-fixture";
-import { BenchRunError, assertGnuTime, killRunning, runMeasuredOk } from "./measure";
+import { ToolError } from "../tools/errors";
+import { assertGnuTime, killRunning, runMeasuredOk } from "./measure";
 import { MIB, kibToMiB, mbps, round, table } from "./report";
 import type { StreamJob, StreamResult } from "./stream-export";
 import { AWS_CLI, assertAwsCli, runTwoStep, type TwoStepResult } from "./two-step";
@@ -82,7 +83,8 @@ function parseOptions(argv: readonly string[]): Options {
   });
   const num = (name: string, v: string, ok: (n: number) => boolean, expected: string): number => {
     const n = Number(v);
-    if (!ok(n)) throw new BenchRunError(`bench: --${name} expected ${expected}, but "${v}" was provided`);
+    if (!ok(n))
+      throw new ToolError("USAGE", `bench: --${name} expected ${expected}, but "${v}" was provided`);
     return n;
   };
   const sizesGiB = values.sizes
@@ -208,7 +210,8 @@ async function benchSize(
       });
       const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: keyB }));
       if (head.ContentLength !== b.bytes) {
-        throw new BenchRunError(
+        throw new ToolError(
+          "COMMAND_FAILED",
           `bench: aws s3 cp left ${head.ContentLength} bytes at s3://${BUCKET}/${keyB}, but the file had ${b.bytes}`,
         );
       }

@@ -7,7 +7,8 @@
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
-import { BenchRunError, runMeasuredOk } from "./measure";
+import { ToolError } from "../tools/errors";
+import { runMeasuredOk } from "./measure";
 
 export const AWS_CLI = "/usr/bin/aws";
 const CURL = "/usr/bin/curl";
@@ -45,7 +46,8 @@ export interface TwoStepResult {
 
 export function assertAwsCli(): void {
   if (!fs.existsSync(AWS_CLI) || !fs.existsSync(CURL)) {
-    throw new BenchRunError(
+    throw new ToolError(
+      "MISSING_TOOL",
       `bench: the two-step baseline needs Debian's awscli (${AWS_CLI}) and curl (${CURL}); install them with ` +
         `'apt-get install -y awscli curl'.`,
     );
@@ -71,7 +73,8 @@ function jsonRpc(url: string, ca: string, method: string, params: unknown[]): Pr
           const out = JSON.parse(text) as { result?: unknown; error?: { message?: string; data?: unknown } };
           if (out.error !== undefined) {
             reject(
-              new BenchRunError(
+              new ToolError(
+                "REMOTE_FAILED",
                 `bench: ${method} failed on ${url}: ${out.error.message ?? ""} ${JSON.stringify(out.error.data ?? [])}`,
               ),
             );

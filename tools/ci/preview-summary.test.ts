@@ -7,12 +7,12 @@ import {
   analyzePreview,
   asPreviewDocument,
   code,
-  PreviewSummaryError,
   renderMarkdown,
   summarize,
   type PreviewAnalysis,
   type Reason,
 } from "./preview-summary";
+import { ToolError } from "../errors";
 
 /*
  * The fixtures are real `pulumi preview --json` output of this project's dev stack (devpool + versitygw, two
@@ -212,10 +212,9 @@ describe("tools/ci/preview-summary: which templates would rebuild and why, from 
   });
 
   it("input that is not a preview is refused with what was found and how to get the right one", () => {
-    expect(() => summarize("Previewing update (dev):\n")).to.throw(
-      PreviewSummaryError,
-      /not JSON.*"Previewing update/,
-    );
+    expect(() => summarize("Previewing update (dev):\n"))
+      .to.throw(ToolError, /not JSON.*"Previewing update/)
+      .with.property("code", "BAD_INPUT");
     expect(() => summarize('{"stdout": ""}')).to.throw(
       /"steps" array\), but got an object with keys \["stdout"\]/,
     );

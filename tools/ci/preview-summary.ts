@@ -17,14 +17,7 @@
  * steps of unchanged resources are left out. Recorded examples: tools/ci/fixtures/preview-*.json.
  */
 import * as fs from "node:fs";
-
-/** The input is not what `pulumi preview --json` prints. */
-export class PreviewSummaryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PreviewSummaryError";
-  }
-}
+import { ToolError } from "../errors";
 
 interface StepState {
   readonly type?: string;
@@ -117,13 +110,15 @@ export function asPreviewDocument(value: unknown): PreviewDocument {
       : Array.isArray(value)
         ? "an array"
         : typeof value;
-    throw new PreviewSummaryError(
+    throw new ToolError(
+      "BAD_INPUT",
       `preview-summary: expected the JSON of 'pulumi preview --json' (an object with a "steps" array), but got ${got}. Run the preview with --json and pass its standard output.`,
     );
   }
   for (const [i, s] of value.steps.entries()) {
     if (!isRecord(s) || typeof s.op !== "string" || typeof s.urn !== "string") {
-      throw new PreviewSummaryError(
+      throw new ToolError(
+        "BAD_INPUT",
         `preview-summary: step ${i} of the preview has no "op" and "urn" strings (got ${JSON.stringify(s).slice(0, 200)}); is this 'pulumi preview --json' output?`,
       );
     }
@@ -397,8 +392,10 @@ export function summarize(json: string): string {
     parsed = JSON.parse(json);
   } catch (err) {
     const first = json.trimStart().slice(0, 80).replace(/\s+/g, " ");
-    throw new PreviewSummaryError(
+    throw new ToolError(
+      "BAD_INPUT",
       `preview-summary: the input is not JSON (${(err as Error).message}); it starts with "${first}". Run 'pulumi preview --json' and pass its standard output only (its progress goes to standard error).`,
+      { cause: err },
     );
   }
   return renderMarkdown(analyzePreview(asPreviewDocument(parsed)));
@@ -407,7 +404,8 @@ export function summarize(json: string): string {
 export function main(argv: readonly string[]): number {
   try {
     if (argv.length > 1) {
-      throw new PreviewSummaryError(
+      throw new ToolError(
+        "USAGE",
         `preview-summary: expected at most one argument (a file, or - for standard input), but ${argv.length} were given`,
       );
     }
@@ -416,8 +414,10 @@ export function main(argv: readonly string[]): number {
     try {
       text = fs.readFileSync(file === "-" ? 0 : file, "utf8");
     } catch (err) {
-      throw new PreviewSummaryError(
+      throw new ToolError(
+        "USAGE",
         `preview-summary: cannot read ${file === "-" ? "standard input" : file}: ${(err as Error).message}`,
+        { cause: err },
       );
     }
     process.stdout.write(summarize(text));

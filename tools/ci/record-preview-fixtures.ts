@@ -35,19 +35,12 @@ import * as yaml from "js-yaml";
 import * as prettier from "prettier";
 import { startDevpool, type Devpool } from "../../devpool";
 import { startVersityGw, type VersityGw } from "../../devpool/versitygw";
+import { ToolError } from "../errors";
 import { templateTargets } from "./targets";
 
 const ROOT = path.resolve(__dirname, "../..");
 const OUT = path.join(__dirname, "fixtures");
 const STACK = "dev";
-
-/** A recording step failed; the message carries the tool's output tail. */
-class RecordingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RecordingError";
-  }
-}
 
 /**
  * Drops the engine's source positions (`sourcePosition`, `stackTrace`): they name where each resource was
@@ -112,7 +105,10 @@ async function main(): Promise<void> {
         if (code === 0 || !ok) resolve(stdout);
         else
           reject(
-            new RecordingError(`record: pulumi ${args.join(" ")} exited ${code}\n${stdout.slice(-4000)}`),
+            new ToolError(
+              "COMMAND_FAILED",
+              `record: pulumi ${args.join(" ")} exited ${code}\n${stdout.slice(-4000)}`,
+            ),
           );
       });
       // Secrets reach pulumi on stdin, never in argv.
@@ -122,7 +118,7 @@ async function main(): Promise<void> {
     const file = path.join(proj, rel);
     const original = fs.readFileSync(file, "utf8");
     const changed = change(original);
-    if (changed === original) throw new RecordingError(`record: the edit of ${rel} changed nothing`);
+    if (changed === original) throw new ToolError("BAD_INPUT", `record: the edit of ${rel} changed nothing`);
     fs.writeFileSync(file, changed);
     return () => fs.writeFileSync(file, original);
   };
@@ -131,13 +127,17 @@ async function main(): Promise<void> {
     // `preview --json` exits non-zero only on errors; its stdout is the JSON document either way.
     const raw = await pulumi(["preview", "--json", ...extraArgs], "", false);
     for (const [name, value] of Object.entries(secrets)) {
-      if (raw.includes(value)) throw new RecordingError(`record: preview ${scenario} contains ${name}`);
+      if (raw.includes(value))
+        throw new ToolError("BAD_INPUT", `record: preview ${scenario} contains ${name}`);
     }
     const doc = scrub(JSON.parse(raw.split(work).join("<project>")));
     const text = `${JSON.stringify(doc, null, 2)}\n`;
     for (const machinePath of [ROOT, os.homedir(), os.tmpdir()]) {
       if (text.includes(machinePath)) {
-        throw new RecordingError(`record: preview ${scenario} still names a machine path after scrubbing`);
+        throw new ToolError(
+          "BAD_INPUT",
+          `record: preview ${scenario} still names a machine path after scrubbing`,
+        );
       }
     }
     // Formatted as the repository's prettier check expects (the suite runs `prettier --check .`).
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
     revert = edit(`Pulumi.${STACK}.yaml`, (text) => {
       const doc = yaml.load(text) as { config: Record<string, unknown> };
       const [a] = doc.config["xcpng-templates:templates"] as Template[];
-      if (a === undefined) throw new RecordingError("record: the stack file lost its templates");
+      if (a === undefined) throw new ToolError("BAD_INPUT", "record: the stack file lost its templates");
       doc.config["xcpng-templates:templates"] = [
         { ...a, tags: [...a.tags, "edited"] },
         template("debian-12-c", "tests/fixtures/e2e/b.pkrvars.hcl"),

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { ToolError } from "../errors";
 import { ensureService } from "./services";
 import { printCatalogue } from "./table";
 
@@ -43,7 +44,8 @@ function readYaml(file: string): StackFile {
 }
 
 function portOf(url: unknown, what: string): number {
-  if (typeof url !== "string") throw new Error(`Pulumi.dev.yaml: ${what} must be a URL on 127.0.0.1`);
+  if (typeof url !== "string")
+    throw new ToolError("BAD_INPUT", `Pulumi.dev.yaml: ${what} must be a URL on 127.0.0.1`);
   const u = new URL(url);
   return Number(u.port || (u.protocol === "https:" ? 443 : 80));
 }
@@ -70,7 +72,9 @@ function run(
     child.stdin?.end(opts.input ?? "");
     child.on("error", reject);
     child.on("exit", (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}\n${err}`)),
+      code === 0
+        ? resolve(out)
+        : reject(new ToolError("COMMAND_FAILED", `${cmd} ${args.join(" ")} exited ${code}\n${err}`)),
     );
   });
 }
