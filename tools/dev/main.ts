@@ -79,15 +79,12 @@ function run(
   });
 }
 
-async function main(): Promise<void> {
-  const t0 = Date.now();
-  const creds = credentials();
-  const committed = readYaml(path.join(ROOT, "Pulumi.dev.yaml"));
-  const config = committed.config ?? {};
+type DevConfig = Record<string, unknown>;
+
+/** versitygw and devpool of the embedded default, on the ports Pulumi.dev.yaml names (started, or reused). */
+async function startServices(config: DevConfig, creds: Credentials): Promise<void> {
   const pool = config[`${NS}:pool`] as { url?: unknown; username?: unknown } | undefined;
   const s3 = config[`${NS}:s3`] as { endpoint?: unknown } | undefined;
-
-  // Services of the embedded default.
   const runDir = path.join(DEV, "run");
   const s3Port = portOf(s3?.endpoint, "s3.endpoint");
   for (const d of ["meta", "versions", "buckets"]) fs.mkdirSync(path.join(DEV, "s3", d), { recursive: true });
@@ -127,18 +124,17 @@ async function main(): Promise<void> {
     runDir,
   });
   console.log(`[dev] devpool on 127.0.0.1:${poolPort}: ${dp}`);
+}
 
-  // Stack config: the committed file's settings plus this machine's encrypted secrets, in .dev/.
+/**
+ * The dev stack on its local file backend, selected, with this machine's secrets set in .dev/'s config file
+ * (the committed file's settings merged in). Returns the config file's path.
+ */
+async function prepareStack(config: DevConfig, creds: Credentials, env: NodeJS.ProcessEnv): Promise<string> {
   const configFile = path.join(DEV, `Pulumi.${STACK}.yaml`);
   const local = readYaml(configFile);
   const merged: StackFile = { ...local, config: { ...(local.config ?? {}), ...config } };
   fs.writeFileSync(configFile, yaml.dump(merged));
-
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PULUMI_BACKEND_URL: `file://${path.join(DEV, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: creds.passphrase,
-  };
   fs.mkdirSync(path.join(DEV, "state"), { recursive: true });
   const stacks = await run("pulumi", ["stack", "ls", "--json", "--non-interactive"], env, { quiet: true });
   if (!(JSON.parse(stacks) as { name: string }[]).some((s) => s.name === STACK)) {
@@ -164,6 +160,20 @@ async function main(): Promise<void> {
       },
     );
   }
+  return configFile;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const creds = credentials();
+  const config = readYaml(path.join(ROOT, "Pulumi.dev.yaml")).config ?? {};
+  await startServices(config, creds);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PULUMI_BACKEND_URL: `file://${path.join(DEV, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: creds.passphrase,
+  };
+  const configFile = await prepareStack(config, creds, env);
   const up = await run("pulumi", ["up", "--yes", "--config-file", configFile, "--non-interactive"], env);
   const changed =
     /^\s+[-+~]?\s*\d+ (to )?(create|created|update|updated|replace|replaced|delete|deleted)/m.test(up);
