@@ -15,7 +15,8 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import type { Devpool } from "../devpool";
 import type { VersityGw } from "../devpool/versitygw";
-import { BenchRunError, runMeasured, runMeasuredOk, type RunOptions } from "./measure";
+import { ToolError } from "../tools/errors";
+import { runMeasured, runMeasuredOk, type RunOptions } from "./measure";
 
 export const TINY_TEMPLATE = "bench/fixtures/tiny.pkr.hcl";
 
@@ -84,81 +85,155 @@ class PoolCounters {
   }
 }
 
+/** The bench's stack: a local file backend and a config file in `dir`, outside the project. */
+class CatalogueStack {
+  readonly stack = `bench${randomBytes(4).toString("hex")}`;
+  readonly dir: string;
+  readonly configFile: string;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(private readonly job: CatalogueJob) {
+    this.dir = path.join(job.work, "catalogue");
+    fs.mkdirSync(path.join(this.dir, "state"), { recursive: true });
+    this.configFile = path.join(this.dir, `Pulumi.${this.stack}.yaml`);
+    this.env = {
+      ...process.env,
+      PULUMI_BACKEND_URL: `file://${path.join(this.dir, "state")}`,
+      PULUMI_HOME: path.join(this.dir, "pulumi-home"),
+      PULUMI_CONFIG_PASSPHRASE: randomBytes(18).toString("base64url"),
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      // `preview --json` prints one engine event per line, ending with the summary (see previewHasNoChanges).
+      PULUMI_ENABLE_STREAMING_JSON_PREVIEW: "true",
+    };
+  }
+
+  opts(extra: Partial<RunOptions> = {}): RunOptions {
+    return { cwd: this.job.root, env: this.env, timeoutMs: this.job.timeoutMs, measureRss: false, ...extra };
+  }
+
+  /** `pulumi <args> --non-interactive`, failing on a non-zero exit. */
+  pulumi(args: string[], what: string, extra: Partial<RunOptions> = {}) {
+    return runMeasuredOk("pulumi", [...args, "--non-interactive"], this.opts(extra), this.dir, what);
+  }
+
+  withConfig(args: string[]): string[] {
+    return [...args, "--config-file", this.configFile];
+  }
+
+  /** The catalogue of `job.templates` entries of the tiny template, the stack, and its secrets (on stdin). */
+  async create(): Promise<void> {
+    const { job } = this;
+    fs.writeFileSync(
+      this.configFile,
+      yaml.dump({
+        config: {
+          "xcpng-templates:pool": {
+            url: job.pool.url,
+            username: "root",
+            caCertificate: job.pool.certificate,
+          },
+          "xcpng-templates:s3": {
+            endpoint: job.gw.endpoint,
+            region: job.gw.region,
+            bucket: "bench-catalogue",
+            forcePathStyle: true,
+            forceDestroy: true,
+          },
+          "xcpng-templates:templates": Array.from({ length: job.templates }, (_, i) => ({
+            name: `bench-${String(i + 1).padStart(2, "0")}`,
+            packerTemplate: TINY_TEMPLATE,
+            os: "debian",
+            version: "12",
+            tags: ["bench"],
+          })),
+        },
+      }),
+    );
+    // `stack init` writes the stack's encryption salt into Pulumi.<stack>.yaml in the project: remove it.
+    try {
+      await this.pulumi(["stack", "init", this.stack], "pulumi stack init");
+    } finally {
+      fs.rmSync(path.join(job.root, `Pulumi.${this.stack}.yaml`), { force: true });
+    }
+    const secrets = {
+      poolPassword: job.poolPassword,
+      s3AccessKeyId: job.gw.accessKey,
+      s3SecretAccessKey: job.gw.secretKey,
+    };
+    for (const [key, value] of Object.entries(secrets)) {
+      await this.pulumi(
+        this.withConfig(["config", "set", "--secret", key]),
+        `pulumi config set --secret ${key}`,
+        {
+          input: value,
+        },
+      );
+    }
+  }
+}
+
+/** Operations that change nothing, as the Pulumi engine counts them (`ResourceChanges.HasChanges`, pkg/engine/events). */
+const NO_CHANGE_OPS = new Set(["same", "read", "read-discard", "read-replacement"]);
+
+/**
+ * True when a preview changes nothing, from the output of `pulumi preview --json` with
+ * PULUMI_ENABLE_STREAMING_JSON_PREVIEW set: one engine event per line, the last one with `summaryEvent` holding
+ * `resourceChanges` (op → count). Only the tail of the output may be given: the summary is at its end.
+ */
+export function previewHasNoChanges(streamedEvents: string): boolean {
+  const line = streamedEvents
+    .split("\n")
+    .reverse()
+    .find((l) => l.includes('"summaryEvent"'));
+  if (line === undefined) {
+    throw new ToolError(
+      "BAD_INPUT",
+      "bench: the preview printed no summary event; run it with --json and PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true",
+    );
+  }
+  const event = JSON.parse(line) as { summaryEvent?: { resourceChanges?: Record<string, number> } };
+  const changes = event.summaryEvent?.resourceChanges ?? {};
+  return Object.entries(changes).every(([op, n]) => NO_CHANGE_OPS.has(op) || n === 0);
+}
+
+/** One timed preview: its wall time, the logins and XAPI calls devpool counted, and the sessions it left open. */
+async function measurePreview(
+  s: CatalogueStack,
+  job: CatalogueJob,
+  counters: PoolCounters,
+  args: string[],
+): Promise<PreviewRun> {
+  counters.reset();
+  const sessionsBefore = job.pool.engine.store.count("session");
+  const r = await runMeasured("pulumi", [...args, "--non-interactive"], s.opts(), s.dir);
+  if (r.code !== 0) {
+    throw new ToolError(
+      "COMMAND_FAILED",
+      `bench: pulumi ${args[0] ?? ""} exited ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`,
+    );
+  }
+  return {
+    seconds: r.wallSeconds,
+    logins: counters.logins,
+    xapiCalls: counters.total(),
+    callsByMethod: Object.fromEntries([...counters.calls.entries()].sort(([a], [b]) => a.localeCompare(b))),
+    sessionsLeftOpen: job.pool.engine.store.count("session") - sessionsBefore,
+    noChanges: previewHasNoChanges(r.stdout),
+  };
+}
+
 export async function runCatalogueBench(
   job: CatalogueJob,
   log: (line: string) => void,
 ): Promise<CatalogueResult> {
   const counters = new PoolCounters(job.pool);
-  const stack = `bench${randomBytes(4).toString("hex")}`;
-  const dir = path.join(job.work, "catalogue");
-  fs.mkdirSync(path.join(dir, "state"), { recursive: true });
-  const secrets = {
-    poolPassword: job.poolPassword,
-    s3AccessKeyId: job.gw.accessKey,
-    s3SecretAccessKey: job.gw.secretKey,
-  };
-  const configFile = path.join(dir, `Pulumi.${stack}.yaml`);
-  fs.writeFileSync(
-    configFile,
-    yaml.dump({
-      config: {
-        "xcpng-templates:pool": {
-          url: job.pool.url,
-          username: "root",
-          caCertificate: job.pool.certificate,
-        },
-        "xcpng-templates:s3": {
-          endpoint: job.gw.endpoint,
-          region: job.gw.region,
-          bucket: "bench-catalogue",
-          forcePathStyle: true,
-          forceDestroy: true,
-        },
-        "xcpng-templates:templates": Array.from({ length: job.templates }, (_, i) => ({
-          name: `bench-${String(i + 1).padStart(2, "0")}`,
-          packerTemplate: TINY_TEMPLATE,
-          os: "debian",
-          version: "12",
-          tags: ["bench"],
-        })),
-      },
-    }),
-  );
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-    PULUMI_HOME: path.join(dir, "pulumi-home"),
-    PULUMI_CONFIG_PASSPHRASE: randomBytes(18).toString("base64url"),
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-  };
-  const opts = (extra: Partial<RunOptions> = {}): RunOptions => ({
-    cwd: job.root,
-    env,
-    timeoutMs: job.timeoutMs,
-    measureRss: false,
-    ...extra,
-  });
-  const pulumi = (args: string[], what: string, extra: Partial<RunOptions> = {}) =>
-    runMeasuredOk("pulumi", [...args, "--non-interactive"], opts(extra), dir, what);
-  const withConfig = (args: string[]) => [...args, "--config-file", configFile];
-
-  // `stack init` writes the stack's encryption salt into Pulumi.<stack>.yaml in the project: remove it.
-  const projectStackFile = path.join(job.root, `Pulumi.${stack}.yaml`);
-  try {
-    await pulumi(["stack", "init", stack], "pulumi stack init");
-  } finally {
-    fs.rmSync(projectStackFile, { force: true });
-  }
-  for (const [key, value] of Object.entries(secrets)) {
-    await pulumi(withConfig(["config", "set", "--secret", key]), `pulumi config set --secret ${key}`, {
-      input: value,
-    });
-  }
+  const s = new CatalogueStack(job);
+  await s.create();
 
   log(`catalogue: pulumi up of ${job.templates} templates (${TINY_TEMPLATE}) to make the state`);
   counters.reset();
-  const up = await pulumi(
-    withConfig(["up", "--yes", "--skip-preview", "--parallel", String(job.upParallel)]),
+  const up = await s.pulumi(
+    s.withConfig(["up", "--yes", "--skip-preview", "--parallel", String(job.upParallel)]),
     "pulumi up (catalogue state)",
     { echoPrefix: "  [up]" },
   );
@@ -167,43 +242,27 @@ export async function runCatalogueBench(
     .rows("VM")
     .filter((r) => (r.rec.tags as string[]).some((t) => t.startsWith("build-id:"))).length;
   if (built !== job.templates) {
-    throw new BenchRunError(
+    throw new ToolError(
+      "COMMAND_FAILED",
       `bench: pulumi up should have left ${job.templates} templates tagged build-id:* on the pool, but ${built} are there`,
     );
   }
 
-  const preview = async (args: string[]): Promise<PreviewRun> => {
-    counters.reset();
-    const sessionsBefore = job.pool.engine.store.count("session");
-    const r = await runMeasured("pulumi", [...args, "--non-interactive"], opts(), dir);
-    if (r.code !== 0 && !/no changes were expected/i.test(r.stdout + r.stderr)) {
-      throw new BenchRunError(
-        `bench: pulumi ${args[0] ?? ""} exited ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`,
-      );
-    }
-    return {
-      seconds: r.wallSeconds,
-      logins: counters.logins,
-      xapiCalls: counters.total(),
-      callsByMethod: Object.fromEntries([...counters.calls.entries()].sort(([a], [b]) => a.localeCompare(b))),
-      sessionsLeftOpen: job.pool.engine.store.count("session") - sessionsBefore,
-      noChanges: r.code === 0,
-    };
-  };
-  const previewArgs = withConfig(["preview", "--refresh", "--expect-no-changes"]);
+  // --json (streamed): the engine's summary event says whether anything would change.
+  const previewArgs = s.withConfig(["preview", "--refresh", "--json"]);
   const previews: PreviewRun[] = [];
   for (let i = 0; i < job.previewRuns; i++) {
     log(`catalogue: pulumi preview --refresh, run ${i + 1} of ${job.previewRuns}`);
-    previews.push(await preview(previewArgs));
+    previews.push(await measurePreview(s, job, counters, previewArgs));
   }
   log("catalogue: pulumi preview (no refresh), for reference");
-  const plainPreview = await preview(withConfig(["preview", "--expect-no-changes"]));
+  const plainPreview = await measurePreview(s, job, counters, s.withConfig(["preview", "--json"]));
   return {
     templates: job.templates,
     upSeconds: up.wallSeconds,
     upLogins,
     previews,
     plainPreview,
-    command: `pulumi ${previewArgs.map((a) => (a === configFile ? "<config file>" : a)).join(" ")} --non-interactive`,
+    command: `pulumi ${previewArgs.map((a) => (a === s.configFile ? "<config file>" : a)).join(" ")} --non-interactive`,
   };
 }

@@ -24,13 +24,19 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { startDevpool, type Devpool } from "../devpool";
 import { startVersityGw, type VersityGw } from "../devpool/versitygw";
 import { createS3Client } from "../lib/s3/client";
 import { runCatalogueBench, type CatalogueResult } from "./catalogue-preview";
 import { createDiskTemplate, type DiskTemplate } from "./disk-fixture";
-import { BenchRunError, assertGnuTime, killRunning, runMeasuredOk } from "./measure";
+import { ToolError } from "../tools/errors";
+import { assertGnuTime, killRunning, runMeasuredOk } from "./measure";
 import { MIB, kibToMiB, mbps, round, table } from "./report";
 import type { StreamJob, StreamResult } from "./stream-export";
 import { AWS_CLI, assertAwsCli, runTwoStep, type TwoStepResult } from "./two-step";
@@ -82,7 +88,8 @@ function parseOptions(argv: readonly string[]): Options {
   });
   const num = (name: string, v: string, ok: (n: number) => boolean, expected: string): number => {
     const n = Number(v);
-    if (!ok(n)) throw new BenchRunError(`bench: --${name} expected ${expected}, but "${v}" was provided`);
+    if (!ok(n))
+      throw new ToolError("USAGE", `bench: --${name} expected ${expected}, but "${v}" was provided`);
     return n;
   };
   const sizesGiB = values.sizes
@@ -121,11 +128,16 @@ function versionOf(cmd: string, args: string[]): string {
   return `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0] ?? "";
 }
 
-async function benchSize(
-  o: Options,
-  ctx: { work: string; pool: Devpool; gw: VersityGw; poolPassword: string; caFile: string },
-  sizeGiB: number,
-): Promise<SizeResult> {
+interface BenchContext {
+  readonly work: string;
+  readonly pool: Devpool;
+  readonly gw: VersityGw;
+  readonly poolPassword: string;
+  readonly caFile: string;
+}
+
+/** One disk size: the template, then (a) and (b) side by side on it. */
+async function benchSize(o: Options, ctx: BenchContext, sizeGiB: number): Promise<SizeResult> {
   const s3 = createS3Client(
     { endpoint: ctx.gw.endpoint, region: ctx.gw.region, forcePathStyle: true },
     { accessKeyId: ctx.gw.accessKey, secretAccessKey: ctx.gw.secretKey },
@@ -147,85 +159,105 @@ async function benchSize(
     log(
       `${sizeGiB} GiB: ${disk.dataBlocks} of ${disk.totalBlocks} blocks hold data (${fillSeconds.toFixed(0)} s)`,
     );
-
-    // (a) the product's streaming path, in its own process.
-    sync();
-    const keyA = `stream/${sizeGiB}g.xva`;
-    const resultFile = path.join(ctx.work, `stream-${sizeGiB}g.json`);
-    const job: StreamJob = {
-      pool: {
-        url: ctx.pool.url,
-        username: USERNAME,
-        caCertificate: ctx.pool.certificate ?? "",
-        insecureSkipVerify: false,
-      },
-      poolPassword: ctx.poolPassword,
-      store: { endpoint: ctx.gw.endpoint, region: ctx.gw.region, forcePathStyle: true, bucket: BUCKET },
-      credentials: { accessKeyId: ctx.gw.accessKey, secretAccessKey: ctx.gw.secretKey },
-      vmUuid: disk.vmUuid,
-      virtualSizeBytes: disk.virtualSizeBytes,
-      key: keyA,
-      resultFile,
-    };
-    log(`${sizeGiB} GiB: (a) streaming export to s3://${BUCKET}/${keyA}`);
-    const a = await runMeasuredOk(
-      process.execPath,
-      ["--import", "tsx", path.join("bench", "stream-export.ts")],
-      {
-        cwd: ROOT,
-        env: { ...process.env, XCPNG_BENCH_JOB: JSON.stringify(job) },
-        timeoutMs: o.timeoutMs,
-        echoPrefix: "  [a]",
-      },
-      ctx.work,
-      "the streaming export (bench/stream-export.ts)",
-    );
-    const streamed = JSON.parse(fs.readFileSync(resultFile, "utf8")) as StreamResult;
-    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: keyA }));
-
-    // (b) the seed's two-step path.
-    sync();
-    const keyB = `two-step/${sizeGiB}g.xva`;
-    const file = path.join(ctx.work, `download-${sizeGiB}g.xva`);
-    log(`${sizeGiB} GiB: (b) curl to ${path.basename(file)}, then aws s3 cp to s3://${BUCKET}/${keyB}`);
-    let b: TwoStepResult;
-    try {
-      b = await runTwoStep({
-        poolUrl: ctx.pool.url,
-        poolUsername: USERNAME,
-        poolPassword: ctx.poolPassword,
-        poolCaFile: ctx.caFile,
-        vmUuid: disk.vmUuid,
-        s3Endpoint: ctx.gw.endpoint,
-        s3Region: ctx.gw.region,
-        accessKeyId: ctx.gw.accessKey,
-        secretAccessKey: ctx.gw.secretKey,
-        bucket: BUCKET,
-        key: keyB,
-        file,
-        scratchDir: ctx.work,
-        timeoutMs: o.timeoutMs,
-      });
-      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: keyB }));
-      if (head.ContentLength !== b.bytes) {
-        throw new BenchRunError(
-          `bench: aws s3 cp left ${head.ContentLength} bytes at s3://${BUCKET}/${keyB}, but the file had ${b.bytes}`,
-        );
-      }
-    } finally {
-      fs.rmSync(file, { force: true });
-      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: keyB })).catch(() => undefined);
-    }
+    const a = await streamingPath(o, ctx, s3, sizeGiB, disk);
+    const b = await twoStepPath(o, ctx, s3, sizeGiB, disk);
     return {
       sizeGiB,
       disk: { ...disk, fill: o.fill, fillSeconds },
-      streaming: { ...streamed, processWallSeconds: a.wallSeconds, gnuTimeMaxRssKiB: a.maxRssKiB },
+      streaming: a,
       twoStep: b,
-      ratioInProcess: streamed.exportSeconds / b.totalSeconds,
-      ratioWithProcessStart: a.wallSeconds / b.totalSeconds,
+      ratioInProcess: a.exportSeconds / b.totalSeconds,
+      ratioWithProcessStart: a.processWallSeconds / b.totalSeconds,
     };
   } finally {
     s3.destroy();
+  }
+}
+
+/** (a) the product's streaming path, in its own process (bench/stream-export.ts) under GNU time. */
+async function streamingPath(
+  o: Options,
+  ctx: BenchContext,
+  s3: S3Client,
+  sizeGiB: number,
+  disk: DiskTemplate,
+): Promise<SizeResult["streaming"]> {
+  sync();
+  const key = `stream/${sizeGiB}g.xva`;
+  const resultFile = path.join(ctx.work, `stream-${sizeGiB}g.json`);
+  const job: StreamJob = {
+    pool: {
+      url: ctx.pool.url,
+      username: USERNAME,
+      caCertificate: ctx.pool.certificate ?? "",
+      insecureSkipVerify: false,
+    },
+    poolPassword: ctx.poolPassword,
+    store: { endpoint: ctx.gw.endpoint, region: ctx.gw.region, forcePathStyle: true, bucket: BUCKET },
+    credentials: { accessKeyId: ctx.gw.accessKey, secretAccessKey: ctx.gw.secretKey },
+    vmUuid: disk.vmUuid,
+    virtualSizeBytes: disk.virtualSizeBytes,
+    key,
+    resultFile,
+  };
+  log(`${sizeGiB} GiB: (a) streaming export to s3://${BUCKET}/${key}`);
+  const run = await runMeasuredOk(
+    process.execPath,
+    ["--import", "tsx", path.join("bench", "stream-export.ts")],
+    {
+      cwd: ROOT,
+      env: { ...process.env, XCPNG_BENCH_JOB: JSON.stringify(job) },
+      timeoutMs: o.timeoutMs,
+      echoPrefix: "  [a]",
+    },
+    ctx.work,
+    "the streaming export (bench/stream-export.ts)",
+  );
+  const streamed = JSON.parse(fs.readFileSync(resultFile, "utf8")) as StreamResult;
+  await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+  return { ...streamed, processWallSeconds: run.wallSeconds, gnuTimeMaxRssKiB: run.maxRssKiB };
+}
+
+/** (b) the seed's two-step path (bench/two-step.ts): curl to a file, then `aws s3 cp`; the stored size checked. */
+async function twoStepPath(
+  o: Options,
+  ctx: BenchContext,
+  s3: S3Client,
+  sizeGiB: number,
+  disk: DiskTemplate,
+): Promise<TwoStepResult> {
+  sync();
+  const key = `two-step/${sizeGiB}g.xva`;
+  const file = path.join(ctx.work, `download-${sizeGiB}g.xva`);
+  log(`${sizeGiB} GiB: (b) curl to ${path.basename(file)}, then aws s3 cp to s3://${BUCKET}/${key}`);
+  try {
+    const b = await runTwoStep({
+      poolUrl: ctx.pool.url,
+      poolUsername: USERNAME,
+      poolPassword: ctx.poolPassword,
+      poolCaFile: ctx.caFile,
+      vmUuid: disk.vmUuid,
+      s3Endpoint: ctx.gw.endpoint,
+      s3Region: ctx.gw.region,
+      accessKeyId: ctx.gw.accessKey,
+      secretAccessKey: ctx.gw.secretKey,
+      bucket: BUCKET,
+      key,
+      file,
+      scratchDir: ctx.work,
+      timeoutMs: o.timeoutMs,
+    });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    if (head.ContentLength !== b.bytes) {
+      throw new ToolError(
+        "COMMAND_FAILED",
+        `bench: aws s3 cp left ${head.ContentLength} bytes at s3://${BUCKET}/${key}, but the file had ${b.bytes}`,
+      );
+    }
+    return b;
+  } finally {
+    fs.rmSync(file, { force: true });
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key })).catch(() => undefined);
   }
 }
 
@@ -324,11 +356,17 @@ function printCatalogue(c: CatalogueResult): void {
   );
 }
 
-async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
-  assertGnuTime();
-  if (o.stream) assertAwsCli();
-  const work = fs.mkdtempSync(path.join(o.workParent, "xcpng-bench-"));
+interface BenchRun {
+  sizes: SizeResult[];
+  providerBaselineMaxRssKiB?: number | undefined;
+  catalogue?: CatalogueResult;
+}
+
+/**
+ * Starts devpool and versitygw with all their data in `work`, runs the benches `o` selects, then stops everything
+ * and removes `work` (on a signal too).
+ */
+async function runBenches(o: Options, work: string): Promise<BenchRun> {
   const poolPassword = randomBytes(18).toString("base64url");
   let pool: Devpool | undefined;
   let gw: VersityGw | undefined;
@@ -347,23 +385,7 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-
-  const started = new Date();
-  const environment = {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? "",
-    memoryGiB: round(os.totalmem() / GIB, 1),
-    loadAverageAtStart: os.loadavg().map((n) => round(n, 2)),
-    node: process.version,
-    aws: o.stream ? versionOf(AWS_CLI, ["--version"]) : undefined,
-    pulumi: o.catalogue ? versionOf("pulumi", ["version"]) : undefined,
-    curl: o.stream ? versionOf("curl", ["--version"]) : undefined,
-  };
-  const out: {
-    sizes: SizeResult[];
-    providerBaselineMaxRssKiB?: number | undefined;
-    catalogue?: CatalogueResult;
-  } = { sizes: [] };
+  const out: BenchRun = { sizes: [] };
   try {
     log(`work directory ${work} (devpool, versitygw and downloads; removed at the end)`);
     pool = await startDevpool({
@@ -376,7 +398,6 @@ async function main(): Promise<void> {
     const caFile = path.join(work, "pool-ca.pem");
     fs.writeFileSync(caFile, pool.certificate ?? "", { mode: 0o600 });
     log(`devpool ${pool.url}, versitygw ${gw.endpoint}`);
-
     if (o.stream) {
       const s3 = createS3Client(
         { endpoint: gw.endpoint, region: gw.region, forcePathStyle: true },
@@ -405,10 +426,28 @@ async function main(): Promise<void> {
         log,
       );
     }
+    return out;
   } finally {
     await cleanup();
   }
+}
 
+/** The machine and tool versions, for the report (the figures mean little without them). */
+function describeMachine(o: Options) {
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "",
+    memoryGiB: round(os.totalmem() / GIB, 1),
+    loadAverageAtStart: os.loadavg().map((n) => round(n, 2)),
+    node: process.version,
+    aws: o.stream ? versionOf(AWS_CLI, ["--version"]) : undefined,
+    pulumi: o.catalogue ? versionOf("pulumi", ["version"]) : undefined,
+    curl: o.stream ? versionOf("curl", ["--version"]) : undefined,
+  };
+}
+type Machine = ReturnType<typeof describeMachine>;
+
+function printReport(out: BenchRun, machine: Machine): void {
   if (out.sizes.length > 0) {
     printSizes(out.sizes);
     console.log(
@@ -418,14 +457,17 @@ async function main(): Promise<void> {
   }
   if (out.catalogue !== undefined) printCatalogue(out.catalogue);
   console.log(
-    `\nMachine: ${environment.cpus} CPUs (${environment.cpuModel}), ${environment.memoryGiB} GiB; load average ` +
-      `(1/5/15 min) ${environment.loadAverageAtStart.join("/")} at start, ` +
+    `\nMachine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB; load average ` +
+      `(1/5/15 min) ${machine.loadAverageAtStart.join("/")} at start, ` +
       `${os
         .loadavg()
         .map((n) => round(n, 2))
         .join("/")} at the end.`,
   );
+}
 
+/** Writes the run as JSON in bench/results/ (gitignored); returns the file. */
+function writeResults(o: Options, started: Date, machine: Machine, out: BenchRun): string {
   const resultsDir = path.join(ROOT, "bench", "results");
   fs.mkdirSync(resultsDir, { recursive: true });
   const stamp = started
@@ -442,7 +484,7 @@ async function main(): Promise<void> {
         finishedAt: new Date().toISOString(),
         command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
         options: { ...o, workParent: undefined },
-        environment: { ...environment, loadAverageAtEnd: os.loadavg().map((n) => round(n, 2)) },
+        environment: { ...machine, loadAverageAtEnd: os.loadavg().map((n) => round(n, 2)) },
         targets: { ratioMax: TARGET_RATIO, peakRssMiBBelow: TARGET_RSS_MIB, previewSecondsBelow: 20 },
         ...out,
       },
@@ -450,7 +492,19 @@ async function main(): Promise<void> {
       2,
     )}\n`,
   );
-  console.log(`\nJSON: ${path.relative(ROOT, file)}`);
+  return file;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  assertGnuTime();
+  if (o.stream) assertAwsCli();
+  const work = fs.mkdtempSync(path.join(o.workParent, "xcpng-bench-"));
+  const started = new Date();
+  const machine = describeMachine(o);
+  const out = await runBenches(o, work);
+  printReport(out, machine);
+  console.log(`\nJSON: ${path.relative(ROOT, writeResults(o, started, machine, out))}`);
 }
 
 main().catch((e: unknown) => {

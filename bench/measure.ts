@@ -7,16 +7,9 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ToolError } from "../tools/errors";
 
 export const GNU_TIME = "/usr/bin/time";
-
-/** A measured command failed, did not finish in time, or GNU time is missing. */
-export class BenchRunError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "BenchRunError";
-  }
-}
 
 export interface RunOptions {
   readonly cwd: string;
@@ -72,7 +65,8 @@ export function parseMaxRssKiB(timeOutput: string): number | undefined {
 
 export function assertGnuTime(): void {
   if (!fs.existsSync(GNU_TIME)) {
-    throw new BenchRunError(
+    throw new ToolError(
+      "MISSING_TOOL",
       `bench: ${GNU_TIME} (GNU time) is needed to read peak RSS, but it is not installed. Install it with 'apt-get install -y time'.`,
     );
   }
@@ -126,7 +120,7 @@ export function runMeasured(
     child.on("error", (e) => {
       clearTimeout(timer);
       if (child.pid !== undefined) running.delete(child.pid);
-      reject(new BenchRunError(`bench: could not run ${file}: ${e.message}`));
+      reject(new ToolError("COMMAND_FAILED", `bench: could not run ${file}: ${e.message}`, { cause: e }));
     });
     child.on("close", (code) => {
       clearTimeout(timer);
@@ -140,7 +134,8 @@ export function runMeasured(
       }
       if (timedOut) {
         reject(
-          new BenchRunError(
+          new ToolError(
+            "COMMAND_FAILED",
             `bench: ${path.basename(file)} did not finish within ${opts.timeoutMs / 1000} s and was killed; last output:\n${stderr.slice(-2000)}`,
           ),
         );
@@ -162,7 +157,8 @@ export async function runMeasuredOk(
 ): Promise<RunResult> {
   const r = await runMeasured(file, args, opts, scratchDir);
   if (r.code !== 0) {
-    throw new BenchRunError(
+    throw new ToolError(
+      "COMMAND_FAILED",
       `bench: ${what} exited ${r.code}\n--- stdout (tail) ---\n${r.stdout.slice(-3000)}\n--- stderr (tail) ---\n${r.stderr.slice(-3000)}`,
     );
   }

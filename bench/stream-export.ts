@@ -12,8 +12,8 @@ import * as fs from "node:fs";
 import { createS3Client, type S3Credentials, type S3Location } from "../lib/s3/client";
 import { partSizeFor, streamToS3 } from "../lib/s3/stream-upload";
 import { withXapi, type PoolTarget } from "../lib/xapi/client";
-import { XapiError } from "../lib/xapi/errors";
 import { createXvaVerifier } from "../lib/xva";
+import { ToolError } from "../tools/errors";
 
 export interface StreamJob {
   readonly pool: PoolTarget;
@@ -39,20 +39,13 @@ export interface StreamResult {
   readonly maxRssKiB: number;
 }
 
-/** The job is missing or malformed in the environment. */
-export class StreamJobError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StreamJobError";
-  }
-}
-
 const MIB = 1024 * 1024;
 
 function readJob(): StreamJob {
   const text = process.env.XCPNG_BENCH_JOB;
   if (text === undefined || text === "") {
-    throw new StreamJobError(
+    throw new ToolError(
+      "USAGE",
       "stream-export: no job: XCPNG_BENCH_JOB must hold the job as JSON (bench/export-to-s3.ts sets it)",
     );
   }
@@ -69,9 +62,9 @@ export async function runStreamJob(job: StreamJob): Promise<StreamResult> {
       const res = await x.getResource("/export", { uuid: job.vmUuid, use_compression: "false" });
       if (res.statusCode !== 200) {
         res.body.resume();
-        throw new XapiError(
+        throw new ToolError(
+          "REMOTE_FAILED",
           `stream-export: GET /export of ${job.vmUuid} answered HTTP ${res.statusCode}`,
-          "EXPORT_FAILED",
         );
       }
       const verifier = createXvaVerifier();

@@ -7,7 +7,8 @@
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
-import { BenchRunError, runMeasuredOk } from "./measure";
+import { ToolError } from "../tools/errors";
+import { type RunResult, runMeasuredOk } from "./measure";
 
 export const AWS_CLI = "/usr/bin/aws";
 const CURL = "/usr/bin/curl";
@@ -45,7 +46,8 @@ export interface TwoStepResult {
 
 export function assertAwsCli(): void {
   if (!fs.existsSync(AWS_CLI) || !fs.existsSync(CURL)) {
-    throw new BenchRunError(
+    throw new ToolError(
+      "MISSING_TOOL",
       `bench: the two-step baseline needs Debian's awscli (${AWS_CLI}) and curl (${CURL}); install them with ` +
         `'apt-get install -y awscli curl'.`,
     );
@@ -71,7 +73,8 @@ function jsonRpc(url: string, ca: string, method: string, params: unknown[]): Pr
           const out = JSON.parse(text) as { result?: unknown; error?: { message?: string; data?: unknown } };
           if (out.error !== undefined) {
             reject(
-              new BenchRunError(
+              new ToolError(
+                "REMOTE_FAILED",
                 `bench: ${method} failed on ${url}: ${out.error.message ?? ""} ${JSON.stringify(out.error.data ?? [])}`,
               ),
             );
@@ -90,51 +93,40 @@ function curlQuote(v: string): string {
   return `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
-export async function runTwoStep(job: TwoStepJob): Promise<TwoStepResult> {
-  const ca = fs.readFileSync(job.poolCaFile, "utf8");
-  const t0 = process.hrtime.bigint();
-  const session = (await jsonRpc(job.poolUrl, ca, "session.login_with_password", [
-    job.poolUsername,
-    job.poolPassword,
-    "1.0",
-    "xcpng-templates-bench",
-  ])) as string;
-  const loginSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  let download;
-  try {
-    const query = new URLSearchParams({ uuid: job.vmUuid, use_compression: "false" });
-    // The session is a cookie in curl's config on stdin: not in argv, where `ps` would show it.
-    const config = [
-      `url = ${curlQuote(`${job.poolUrl}/export?${query.toString()}`)}`,
-      `cookie = ${curlQuote(`session_id=${session}`)}`,
-      `cacert = ${curlQuote(job.poolCaFile)}`,
-      `output = ${curlQuote(job.file)}`,
-      "fail",
-      "silent",
-      "show-error",
-      "",
-    ].join("\n");
-    download = await runMeasuredOk(
-      CURL,
-      ["--config", "-"],
-      {
-        cwd: job.scratchDir,
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-        input: config,
-        timeoutMs: job.timeoutMs,
-      },
-      job.scratchDir,
-      "curl (GET /export to a file)",
-    );
-  } finally {
-    await jsonRpc(job.poolUrl, ca, "session.logout", [session]).catch(() => undefined);
-  }
-  const bytes = fs.statSync(job.file).size;
+/** Step 1: curl GET /export into `job.file`, with the session as a cookie. */
+function downloadExport(job: TwoStepJob, session: string): Promise<RunResult> {
+  const query = new URLSearchParams({ uuid: job.vmUuid, use_compression: "false" });
+  // The session is a cookie in curl's config on stdin: not in argv, where `ps` would show it.
+  const config = [
+    `url = ${curlQuote(`${job.poolUrl}/export?${query.toString()}`)}`,
+    `cookie = ${curlQuote(`session_id=${session}`)}`,
+    `cacert = ${curlQuote(job.poolCaFile)}`,
+    `output = ${curlQuote(job.file)}`,
+    "fail",
+    "silent",
+    "show-error",
+    "",
+  ].join("\n");
+  return runMeasuredOk(
+    CURL,
+    ["--config", "-"],
+    {
+      cwd: job.scratchDir,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      input: config,
+      timeoutMs: job.timeoutMs,
+    },
+    job.scratchDir,
+    "curl (GET /export to a file)",
+  );
+}
 
+/** Step 2: Debian's `aws s3 cp` of the downloaded file, in a clean environment with only these credentials. */
+function uploadFile(job: TwoStepJob): Promise<RunResult> {
   const awsConfig = path.join(job.scratchDir, "aws-config");
   // Path-style addressing, as S3-compatible stores on an IP address need; no credentials in the file.
   fs.writeFileSync(awsConfig, "[default]\ns3 =\n    addressing_style = path\n");
-  const upload = await runMeasuredOk(
+  return runMeasuredOk(
     AWS_CLI,
     [
       "s3",
@@ -165,6 +157,26 @@ export async function runTwoStep(job: TwoStepJob): Promise<TwoStepResult> {
     job.scratchDir,
     "aws s3 cp (upload of the downloaded XVA)",
   );
+}
+
+export async function runTwoStep(job: TwoStepJob): Promise<TwoStepResult> {
+  const ca = fs.readFileSync(job.poolCaFile, "utf8");
+  const t0 = process.hrtime.bigint();
+  const session = (await jsonRpc(job.poolUrl, ca, "session.login_with_password", [
+    job.poolUsername,
+    job.poolPassword,
+    "1.0",
+    "xcpng-templates-bench",
+  ])) as string;
+  const loginSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  let download: RunResult;
+  try {
+    download = await downloadExport(job, session);
+  } finally {
+    await jsonRpc(job.poolUrl, ca, "session.logout", [session]).catch(() => undefined);
+  }
+  const bytes = fs.statSync(job.file).size;
+  const upload = await uploadFile(job);
   const totalSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return {
     bytes,

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { requireTool, runOk } from "./support/tools";
@@ -58,6 +59,30 @@ describe("toolchain (integ): every tool answers at its pinned version", () => {
   it("shellcheck", async () => {
     const { stdout } = await runOk("shellcheck", ["--version"]);
     expect(stdout).to.match(/version: \d+\.\d+/);
+  });
+
+  it("every binary matches the checksum recorded when tools/bootstrap.sh built it", () => {
+    const home = process.env.TOOLS_HOME;
+    expect(home, "TOOLS_HOME is set by env.sh").to.be.a("string");
+    const stamps = path.join(home as string, "stamps");
+    const records = fs.readdirSync(stamps).filter((f) => f.endsWith(".sha256"));
+    expect(records.map((f) => f.replace(/\.sha256$/, "")).sort()).to.deep.equal([
+      "actionlint",
+      "node",
+      "packer",
+      "pulumi",
+      "pulumi-language-nodejs",
+      "versitygw",
+    ]);
+    for (const record of records) {
+      for (const line of fs.readFileSync(path.join(stamps, record), "utf8").trim().split("\n")) {
+        const [sum, file] = line.split(" *");
+        const actual = createHash("sha256")
+          .update(fs.readFileSync(path.join(home as string, file ?? "")))
+          .digest("hex");
+        expect(actual, `${file} (${record})`).to.equal(sum);
+      }
+    }
   });
 
   it("the environment forbids downloads", () => {

@@ -5,7 +5,13 @@
 #   TOOLS_HOME=/some/dir ...      use another cache directory (default: ~/.cache/xcpng-templates-tools)
 #
 # Idempotent: each tool has a stamp "<pin> <go version>"; a tool whose stamp matches and whose binary exists is
-# skipped, so a warm run takes seconds. Pins live in tools/versions.env only.
+# skipped, so a warm run takes about a second. Pins live in tools/versions.env only.
+#
+# Verified before use: when a tool is built, the SHA-256 of every binary it installs is recorded beside its stamp
+# ($TOOLS_HOME/stamps/<tool>.sha256); every run checks them all before writing env.sh, so a binary changed after
+# its build (by a job sharing the cache, or a disk error) is refused, loudly, instead of being used. The record
+# lives in the cache too: it catches a binary replaced on its own, not someone who rewrites the record as well.
+# One bootstrap at a time per cache ($TOOLS_HOME/.bootstrap.lock): a second one waits.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +24,7 @@ PLUGINS=$ROOT/packer-plugins
 SRC=$ROOT/src
 STAMPS=$ROOT/stamps
 mkdir -p "$BIN" "$PLUGINS" "$SRC" "$STAMPS"
+LOCK=$ROOT/.bootstrap.lock
 
 export GOMODCACHE=$ROOT/gomod GOCACHE=$ROOT/gocache GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 LDFLAGS="-s -w"
@@ -33,13 +40,60 @@ fail() {
 }
 trap fail ERR
 
+step="lock"
+exec 9>"$LOCK"
+if ! flock -n 9; then
+  log "another tools/bootstrap.sh is running on $ROOT: waiting for it to finish ..."
+  flock 9
+fi
+
 command -v go >/dev/null || { step="check go"; log "go not found on PATH: install Go >= 1.25 (https://go.dev/doc/install)"; exit 1; }
 command -v npm >/dev/null || { step="check npm"; log "npm not found on PATH: install Node.js >= 20 with npm"; exit 1; }
 GOV=$(go env GOVERSION)
 
-# needs <tool> <pin> <file>: true when the tool must be (re)built.
-needs() { [ ! -e "$3" ] || [ "$(cat "$STAMPS/$1" 2>/dev/null)" != "$2 $GOV" ]; }
-stamp() { echo "$2 $GOV" >"$STAMPS/$1"; log "$1 $2 ready"; }
+# ---- Debian packages: shellcheck, openssl (the checksums below), and what the local build path and its tests use
+# (debootstrap, sfdisk, mkfs.ext4 -d, debconf-set-selections for the preseed check, openssl for password hashes)
+DEBIAN_PACKAGES=(shellcheck debootstrap fdisk e2fsprogs debconf-utils openssl debian-archive-keyring util-linux)
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step="debian packages"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing Debian packages: ${missing[*]} ..."
+    apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
+  else
+    log "missing Debian packages: ${missing[*]}: install them with 'sudo apt-get install ${missing[*]}', then re-run"
+    exit 1
+  fi
+fi
+
+# The binaries each tool installs, relative to $ROOT: what its checksum record covers (bin/node through its links).
+TOOLS=(node actionlint versitygw pulumi pulumi-language-nodejs packer)
+files_of() {
+  case $1 in
+    node) echo bin/node ;;
+    pulumi) echo bin/pulumi bin/pulumi-resource-pulumi-nodejs ;;
+    *) echo "bin/$1" ;;
+  esac
+}
+# sha256 <tool>...: "<sha256> *<file>" for every file of these tools (openssl uses the CPU's SHA extensions:
+# ~0.25 s of CPU for the ~400 MB of the whole toolchain, where coreutils' sha256sum takes four times longer).
+sha256() {
+  local files=() f t
+  for t in "$@"; do read -ra f <<<"$(files_of "$t")" && files+=("${f[@]}"); done
+  (cd "$ROOT" && openssl dgst -sha256 -r "${files[@]}")
+}
+
+# needs <tool> <pin> <file>: true when the tool must be (re)built: missing, another pin or Go, or built before
+# checksums were recorded.
+needs() { [ ! -e "$3" ] || [ "$(cat "$STAMPS/$1" 2>/dev/null)" != "$2 $GOV" ] || [ ! -s "$STAMPS/$1.sha256" ]; }
+stamp() {
+  sha256 "$1" >"$STAMPS/$1.sha256.tmp" && mv "$STAMPS/$1.sha256.tmp" "$STAMPS/$1.sha256"
+  echo "$2 $GOV" >"$STAMPS/$1"
+  log "$1 $2 ready"
+}
 begin() { step=$1; log "building $1 $2 ..."; }
 
 # ---- Node.js 24 from the npm registry -------------------------------------------------------------------
@@ -49,6 +103,7 @@ if needs node "$NODE_VERSION" "$NODE_DIR/node_modules/.bin/node"; then
   rm -rf "$NODE_DIR" && mkdir -p "$NODE_DIR"
   npm install --prefix "$NODE_DIR" --no-save --no-audit --no-fund --loglevel=error "node@$NODE_VERSION" >&2
   "$NODE_DIR/node_modules/.bin/node" --version >&2
+  ln -sfn "$NODE_DIR/node_modules/.bin/node" "$BIN/node"
   stamp node "$NODE_VERSION"
 fi
 ln -sfn "$NODE_DIR/node_modules/.bin/node" "$BIN/node"
@@ -121,22 +176,27 @@ if needs packer "$PACKER_VERSION" "$BIN/packer"; then
   stamp packer "$PACKER_VERSION"
 fi
 
-# ---- Debian packages: shellcheck, and what the local build path and its tests use -------------------------
-# (debootstrap, sfdisk, mkfs.ext4 -d, debconf-set-selections for the preseed check, openssl for password hashes)
-DEBIAN_PACKAGES=(shellcheck debootstrap fdisk e2fsprogs debconf-utils openssl debian-archive-keyring util-linux)
-missing=()
-for p in "${DEBIAN_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  step="debian packages"
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing Debian packages: ${missing[*]} ..."
-    apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
-  else
-    log "missing Debian packages: ${missing[*]}: install them with 'sudo apt-get install ${missing[*]}', then re-run"
-    exit 1
-  fi
+# ---- every binary as it was built ------------------------------------------------------------------------
+step="verify checksums"
+recorded=$(for t in "${TOOLS[@]}"; do cat "$STAMPS/$t.sha256"; done)
+actual=$(sha256 "${TOOLS[@]}" 2>&1) || true
+if [ "$actual" != "$recorded" ]; then
+  trap - ERR
+  rm -f "$ROOT/env.sh"
+  log "CHECKSUM MISMATCH: a toolchain binary is not the one tools/bootstrap.sh built and recorded."
+  for t in "${TOOLS[@]}"; do
+    now=$(sha256 "$t" 2>&1) || true
+    if [ "$now" != "$(cat "$STAMPS/$t.sha256")" ]; then
+      log "  $t: recorded ($STAMPS/$t.sha256):"
+      sed 's/^/        /' "$STAMPS/$t.sha256" >&2
+      log "  $t: found now:"
+      printf '%s\n' "$now" | sed 's/^/        /' >&2
+      log "  Something changed it after its build (a job sharing this cache, a disk error): do not use it."
+      log "  Rebuild it: rm -f '$STAMPS/$t' '$STAMPS/$t.sha256' && tools/bootstrap.sh"
+    fi
+  done
+  log "env.sh was removed: nothing sources this toolchain until it verifies."
+  exit 1
 fi
 
 # ---- environment file ----------------------------------------------------------------------------------

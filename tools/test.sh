@@ -24,7 +24,7 @@ echo "shellcheck: ${#scripts[@]} scripts clean"
 
 section "mocha: unit, integration and end-to-end tiers"
 specs=("$@")
-[ ${#specs[@]} -gt 0 ] || specs=('providers/**/*.test.ts' 'components/**/*.test.ts' 'lib/**/*.test.ts' 'devpool/**/*.test.ts' 'tests/**/*.test.ts' 'packer/**/*.test.ts' 'tools/**/*.test.ts')
+[ ${#specs[@]} -gt 0 ] || specs=('providers/**/*.test.ts' 'components/**/*.test.ts' 'lib/**/*.test.ts' 'devpool/**/*.test.ts' 'tests/**/*.test.ts' 'packer/**/*.test.ts' 'tools/**/*.test.ts' 'bench/**/*.test.ts')
 log=$(mktemp)
 set +e
 mocha --config .mocharc.json --no-colors "${specs[@]}" 2>&1 | tee "$log"

@@ -1,15 +1,19 @@
-/** An S3 operation failed; `operation` and `location` say what and where, `code` is the S3 error code. */
-export class S3StoreError extends Error {
-  readonly code: string | undefined;
+import { XcpngError } from "../errors";
+
+/**
+ * An S3 operation failed; the message says what and where. `code` is the store's S3 error code (`NoSuchBucket`,
+ * `AccessDenied`, `InternalError`, ...), the SDK's when the store never answered (`TimeoutError`), or one of ours
+ * for a verdict of this library (`SizeMismatch`, `NoUploadId`, `TooManyParts`); `Unknown` when none applies.
+ */
+export class S3StoreError extends XcpngError {
   constructor(message: string, code?: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "S3StoreError";
-    this.code = code;
+    super(code ?? "Unknown", message, options);
   }
 }
 
-/** The S3 error code of an SDK error (`NoSuchBucket`, `NotImplemented`, ...), or undefined. */
+/** The S3 error code of an SDK error (`NoSuchBucket`, `NotImplemented`, ...) or of an {@link S3StoreError}, or undefined. */
 export function s3ErrorCode(e: unknown): string | undefined {
+  if (e instanceof S3StoreError) return e.code;
   if (typeof e !== "object" || e === null) return undefined;
   const o = e as { name?: unknown; Code?: unknown; $metadata?: { httpStatusCode?: number } };
   if (typeof o.Code === "string") return o.Code;

@@ -1,19 +1,13 @@
 import { Transform, Writable, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  HeadObjectCommand,
-  S3Client,
-  UploadPartCommand,
-  type CompletedPart,
-} from "@aws-sdk/client-s3";
+import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { messageOf } from "../errors";
 import { S3StoreError, s3ErrorCode } from "./errors";
+import { MAX_PARTS, MultipartUpload } from "./multipart-upload";
 
-/** S3's limits on multipart uploads. */
+export { MAX_PARTS };
+/** S3's minimum size of every part but the last. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
-export const MAX_PARTS = 10_000;
 const MIB = 1024 * 1024;
 
 /**
@@ -105,142 +99,80 @@ export function queueSizeFor(partSizeBytes: number): number {
  * multipart upload is aborted, so no part is stranded; the error says how many bytes had been read and stored.
  * After completion, HeadObject must report exactly the bytes that went through.
  *
- * Written on the S3 client's multipart calls rather than lib-storage's `Upload`: lib-storage (3.1169) cuts a part
- * only once it holds more than the part size, so a stream's parts are Buffer.concat'ed in pairs; profiled, that
- * copy was 31 % of the upload's time and doubled the memory of every part in flight (bench/README.md).
+ * Written on the S3 client's multipart calls ({@link MultipartUpload}) rather than lib-storage's `Upload`:
+ * lib-storage (3.1169) cuts a part only once it holds more than the part size, so a stream's parts are
+ * Buffer.concat'ed in pairs; profiled, that copy was 31 % of the upload's time and doubled the memory of every part
+ * in flight (bench/README.md).
  */
 export async function streamToS3(
   source: Readable,
   stages: readonly Transform[],
   opts: StreamUploadOptions,
 ): Promise<StreamUploadResult> {
-  const { client, bucket, key } = opts;
-  const where = `s3://${bucket}/${key}`;
-  const queueSize = Math.max(1, opts.queueSize ?? queueSizeFor(opts.partSizeBytes));
-  let bytes = 0;
-  let uploaded = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  const cancel = new AbortController();
-  const inFlight = new Set<Promise<void>>();
-  const parts: CompletedPart[] = [];
-  let partFailure: { error: unknown } | undefined;
-  /** Rethrows the first part failure (a function: the failure is set from callbacks TypeScript cannot see). */
-  const rethrowPartFailure = (): void => {
-    if (partFailure !== undefined) throw partFailure.error;
-  };
-  // Created while the first part fills, so it costs no time on the way.
-  const created = client.send(
-    new CreateMultipartUploadCommand({
-      Bucket: bucket,
-      Key: key,
-      ...(opts.contentType !== undefined ? { ContentType: opts.contentType } : {}),
-      ...(opts.metadata !== undefined ? { Metadata: opts.metadata } : {}),
-    }),
-  );
-  created.catch(() => undefined); // awaited below; a failure is reported there
-  let uploadId: string | undefined;
-
   const rechunker = new Rechunker(opts.partSizeBytes);
-  const sendPart = (partNumber: number, body: Buffer): void => {
-    const p = (async () => {
-      const id = uploadId as string;
-      const r = await client.send(
-        new UploadPartCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: id,
-          PartNumber: partNumber,
-          Body: body,
-          ContentLength: body.length,
-        }),
-        { abortSignal: cancel.signal },
-      );
-      parts.push({ PartNumber: partNumber, ETag: r.ETag });
-      rechunker.recycle(body); // send() has settled: the SDK no longer reads it
-      uploaded += body.length;
+  const upload = new MultipartUpload({
+    client: opts.client,
+    bucket: opts.bucket,
+    key: opts.key,
+    queueSize: Math.max(1, opts.queueSize ?? queueSizeFor(opts.partSizeBytes)),
+    ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}),
+    ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}),
+    onPartStored: (body, uploaded) => {
+      rechunker.recycle(body);
       opts.onProgress?.(uploaded);
-    })().catch((error: unknown) => {
-      partFailure ??= { error };
-      cancel.abort();
-    });
-    const tracked = p.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-  };
-
-  let partNumber = 0;
-  const sink = new Writable({
-    highWaterMark: 1,
-    write(chunk: Buffer, _enc, cb) {
-      void (async () => {
-        uploadId ??= (await created).UploadId;
-        if (uploadId === undefined)
-          throw new Error("the store answered CreateMultipartUpload without an UploadId");
-        rethrowPartFailure();
-        if (++partNumber > MAX_PARTS) {
-          throw new Error(`the stream needs more than ${MAX_PARTS} parts of ${opts.partSizeBytes} bytes`);
-        }
-        sendPart(partNumber, chunk);
-        while (inFlight.size >= queueSize) {
-          await Promise.race(inFlight);
-          rethrowPartFailure();
-        }
-        rethrowPartFailure();
-      })().then(() => cb(), cb);
-    },
-    final(cb) {
-      void (async () => {
-        uploadId ??= (await created).UploadId;
-        if (uploadId === undefined)
-          throw new Error("the store answered CreateMultipartUpload without an UploadId");
-        if (partNumber === 0) sendPart(++partNumber, Buffer.alloc(0)); // an empty stream is one empty part
-        await Promise.all(inFlight);
-        rethrowPartFailure();
-      })().then(() => cb(), cb);
     },
   });
-
+  const counter = new ByteCounter();
   try {
-    await pipeline([source, ...stages, counter, rechunker, sink]);
-    parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-    await client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: bucket,
-        Key: key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-    );
+    await pipeline([source, ...stages, counter, rechunker, partSink(upload)]);
+    await upload.complete();
   } catch (e) {
-    cancel.abort();
-    await Promise.allSettled(inFlight);
-    const cause = partFailure !== undefined && isCancellation(e) ? partFailure.error : e;
-    const id = uploadId ?? (await created.then((c) => c.UploadId).catch(() => undefined));
-    const aborted =
-      id === undefined
-        ? "No multipart upload was started."
-        : await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id })).then(
-            () => "The multipart upload was aborted; nothing partial is left under that key.",
-            (abortError: unknown) =>
-              `Aborting multipart upload ${id} failed too (${(abortError as Error).message}): remove it with ` +
-              `\`aws s3api abort-multipart-upload --bucket ${bucket} --key ${key} --upload-id ${id}\`, or let ` +
-              `the bucket's abort-incomplete-uploads rule expire it.`,
-          );
+    const cause = upload.rootCause(e);
+    const aborted = await upload.abort();
     throw new S3StoreError(
-      `upload to ${where} aborted after ${bytes} bytes read and ${uploaded} bytes uploaded: ` +
-        `${(cause as Error).message}. ${aborted}`,
+      `upload to ${upload.where} aborted after ${counter.bytes} bytes read and ${upload.uploadedBytes} bytes ` +
+        `uploaded: ${messageOf(cause)}. ${aborted}`,
       s3ErrorCode(cause),
       { cause },
     );
   }
+  return checkStored(opts.client, opts.bucket, opts.key, counter.bytes);
+}
+
+/** Counts the bytes that pass (those read from the source, after the stages). */
+class ByteCounter extends Transform {
+  bytes = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+/** The end of the pipeline: each part-sized buffer becomes a part of `upload` (waiting while the queue is full). */
+function partSink(upload: MultipartUpload): Writable {
+  return new Writable({
+    highWaterMark: 1,
+    write(chunk: Buffer, _enc, cb) {
+      upload.add(chunk).then(() => cb(), cb);
+    },
+    final(cb) {
+      upload.finish().then(() => cb(), cb);
+    },
+  });
+}
+
+/** After completion: the store must hold exactly the bytes sent (HeadObject), else `SizeMismatch`. */
+export async function checkStored(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  bytes: number,
+): Promise<StreamUploadResult> {
   const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   if (head.ContentLength !== bytes) {
     throw new S3StoreError(
-      `upload to ${where} completed but the store reports ${head.ContentLength} bytes where ${bytes} were sent`,
+      `upload to s3://${bucket}/${key} completed but the store reports ${head.ContentLength} bytes where ${bytes} ` +
+        `were sent; delete the object and upload again`,
       "SizeMismatch",
     );
   }
@@ -249,8 +181,4 @@ export async function streamToS3(
     etag: head.ETag ?? "",
     ...(head.VersionId !== undefined ? { versionId: head.VersionId } : {}),
   };
-}
-
-function isCancellation(e: unknown): boolean {
-  return (e as { name?: string } | undefined)?.name === "AbortError";
 }

@@ -1,7 +1,7 @@
 /**
  * Throughput and memory bench of the XVA library (not a test: prints figures, asserts nothing).
  *
- * Usage: `tsx providers/xva/bench.ts [sizeGiB=1] [compression=none|gzip|zstd]`
+ * Usage: `tsx lib/xva/bench.ts [sizeGiB=1] [compression=none|gzip|zstd]`
  *
  * Builds a sparse raw image of `sizeGiB` with data in about half of its 1 MiB chunks (the rest are holes), then
  * times: export (file → XVA file), import (XVA file → sparse raw file, every chunk verified), and pass-through
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const sizeGiB = Number(process.argv[2] ?? "1");
   const compression = (process.argv[3] ?? "none") as XvaCompression;
   if (!(sizeGiB > 0) || !["none", "gzip", "zstd"].includes(compression)) {
-    process.stderr.write("usage: tsx providers/xva/bench.ts [sizeGiB>0] [none|gzip|zstd]\n");
+    process.stderr.write("usage: tsx lib/xva/bench.ts [sizeGiB>0] [none|gzip|zstd]\n");
     process.exit(2);
   }
   const size = Math.round(sizeGiB * 1024) * MiB;

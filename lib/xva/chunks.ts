@@ -58,6 +58,9 @@ const ZERO_CHUNK = Buffer.alloc(XVA_CHUNK_SIZE_BYTES);
  * its own; an extent covering a whole chunk is passed on without copying. Throws {@link XvaInputError} when the
  * source yields extents out of order, overlapping, or past `virtualSize`.
  * @param options.keepZeroChunks emit all-zero chunks too (see the writer: needed after a short first chunk).
+ *
+ * A little over 80 lines on purpose: the chunk being filled (`cur`, `buf`, `owned`) is shared by the extent loop
+ * and `flushThrough`, and keeping both in one closure keeps that state in one place.
  */
 export async function* emittedChunks(
   source: DiskSource,
@@ -74,10 +77,7 @@ export async function* emittedChunks(
     );
   }
   if (n === 0) {
-    for await (const e of source.extents()) {
-      if (e.data.byteLength > 0)
-        throw new XvaInputError(`${label}: a 0-byte disk yielded data at ${e.offset}`);
-    }
+    await expectNoData(source, label);
     return;
   }
   const last = n - 1;
@@ -144,6 +144,13 @@ export async function* emittedChunks(
     }
   }
   yield* flushThrough(n);
+}
+
+/** A 0-byte disk carries no chunk: its source must yield no data either. */
+async function expectNoData(source: DiskSource, label: string): Promise<void> {
+  for await (const e of source.extents()) {
+    if (e.data.byteLength > 0) throw new XvaInputError(`${label}: a 0-byte disk yielded data at ${e.offset}`);
+  }
 }
 
 /** What {@link planDiskChunks} found. */

@@ -1,6 +1,8 @@
 /**
- * Typed errors of the XVA library. Every message says what failed, what was expected, what was given and what to do.
+ * Typed errors of the XVA library, in the project's error model ({@link XcpngError}: a stable `code`, the `cause`
+ * kept). Every message says what failed, what was expected, what was given and what to do.
  */
+import { XcpngError } from "../errors";
 
 /** What kind of format violation an {@link XvaFormatError} reports, for callers that branch on it. */
 export type XvaFormatErrorCode =
@@ -22,23 +24,21 @@ export type XvaFormatErrorCode =
   | "UNSUPPORTED_LAYOUT";
 
 /** The bytes are not a valid XVA stream, or not one xapi would import. */
-export class XvaFormatError extends Error {
-  override readonly name = "XvaFormatError";
+export class XvaFormatError extends XcpngError {
   /** Machine-readable category. */
-  readonly code: XvaFormatErrorCode;
+  declare readonly code: XvaFormatErrorCode;
   /** Tar entry being processed when the error was found, if any (e.g. `Ref:3/00000007`). */
   readonly entry: string | undefined;
 
   constructor(code: XvaFormatErrorCode, message: string, options?: { entry?: string; cause?: unknown }) {
-    super(`xva: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, `xva: ${message}`, options);
     this.entry = options?.entry;
   }
 }
 
-/** A chunk's data does not match the checksum file that follows it in the archive. */
-export class XvaChecksumError extends Error {
-  override readonly name = "XvaChecksumError";
+/** A chunk's data does not match the checksum file that follows it in the archive. Code `CHECKSUM_MISMATCH`. */
+export class XvaChecksumError extends XcpngError {
+  declare readonly code: "CHECKSUM_MISMATCH";
   /** Export id of the disk (tar directory), e.g. `Ref:3`. */
   readonly disk: string;
   /** Tar entry name of the chunk, e.g. `Ref:3/00000007`. */
@@ -61,6 +61,7 @@ export class XvaChecksumError extends Error {
     actual: string;
   }) {
     super(
+      "CHECKSUM_MISMATCH",
       `xva: checksum mismatch for chunk ${args.chunk} (disk ${args.disk}, offset ${args.offset}): ` +
         `the archive records ${args.algorithm} ${args.expected} but the data hashes to ${args.actual}. ` +
         `The stream was corrupted in transit or storage; export the VM again.`,
@@ -74,11 +75,14 @@ export class XvaChecksumError extends Error {
   }
 }
 
-/** The caller gave the writer or a helper something it cannot use (bad record graph, disk source out of range). */
-export class XvaInputError extends Error {
-  override readonly name = "XvaInputError";
+/**
+ * The caller gave the writer or a helper something it cannot use (bad record graph, disk source out of range).
+ * Code `INVALID_INPUT`.
+ */
+export class XvaInputError extends XcpngError {
+  declare readonly code: "INVALID_INPUT";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(`xva: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    super("INVALID_INPUT", `xva: ${message}`, options);
   }
 }
 

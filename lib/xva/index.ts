@@ -11,6 +11,10 @@
  * - Transit: {@link createXvaVerifier} (a pass-through Transform that verifies every chunk and hashes the stream).
  *
  * Memory never depends on disk size: one 1 MiB chunk plus stream buffers on each path.
+ *
+ * The format and its upstream sources: docs/xva-format.md. xapi file names cited in this library's comments
+ * (`export.ml`, `import.ml`, `stream_vdi.ml`, `importexport.ml`, `xapi_globs.ml`) are in
+ * github.com/xapi-project/xen-api under `ocaml/xapi/`.
  */
 export {
   CHECKSUM_EXTENSION,

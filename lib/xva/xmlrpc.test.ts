@@ -8,6 +8,7 @@ import {
   formatXapiDate,
   parseXapiDate,
   parseXmlRpcValue,
+  XmlRpcValueBuilder,
 } from "./xmlrpc";
 
 describe("xva ova.xml XML-RPC codec", () => {
@@ -117,4 +118,82 @@ describe("xva ova.xml XML-RPC codec", () => {
         .with.property("code", "BAD_OVA_XML");
     });
   }
+
+  describe("where each element may appear (XmlRpcValueBuilder)", () => {
+    for (const [path, ok] of [
+      [["value"], true],
+      [["value", "struct", "member", "name"], true],
+      [["value", "struct", "member", "value", "array", "data", "value", "i8"], true],
+      [["value", "dateTime.iso8601"], true],
+      [["struct"], false],
+      [["value", "member"], false],
+      [["value", "struct", "name"], false],
+      [["value", "struct", "value"], false],
+      [["value", "array", "value"], false],
+      [["value", "data"], false],
+      [["value", "value"], false],
+      [["value", "string", "int"], false],
+      [["value", "blob"], false],
+    ] as const) {
+      it(`${path.map((p) => `<${p}>`).join("")} is ${ok ? "accepted" : "refused with BAD_OVA_XML"}`, () => {
+        const b = new XmlRpcValueBuilder();
+        const openAll = () => path.forEach((name) => b.open(name));
+        if (ok) expect(openAll).to.not.throw();
+        else expect(openAll).to.throw(XvaFormatError).with.property("code", "BAD_OVA_XML");
+      });
+    }
+
+    it("closes values into members, data and the root, in order", () => {
+      const b = new XmlRpcValueBuilder();
+      const events: [string, string?][] = [
+        ["open", "value"],
+        ["open", "struct"],
+        ["open", "member"],
+        ["open", "name"],
+        ["text", "a"],
+        ["close"],
+        ["open", "value"],
+        ["open", "array"],
+        ["open", "data"],
+        ["open", "value"],
+        ["text", "x"],
+        ["close"],
+        ["open", "value"],
+        ["open", "boolean"],
+        ["text", "1"],
+        ["close"],
+        ["close"],
+        ["close"],
+        ["close"],
+        ["close"],
+        ["close"],
+        ["close"],
+        ["close"],
+      ];
+      for (const [op, arg] of events) {
+        if (op === "open") b.open(arg ?? "");
+        else if (op === "text") b.text(arg ?? "");
+        else b.close();
+      }
+      expect(b.result()).to.deep.equal({ a: ["x", true] });
+    });
+
+    it("refuses a second top-level value, text beside a typed element, and an unclosed element", () => {
+      const twice = new XmlRpcValueBuilder();
+      twice.open("value");
+      twice.close();
+      twice.open("value");
+      expect(() => twice.close()).to.throw(XvaFormatError, /more than one top-level <value>/);
+      const mixed = new XmlRpcValueBuilder();
+      mixed.open("value");
+      mixed.text("x");
+      mixed.open("boolean");
+      mixed.text("1");
+      mixed.close();
+      expect(() => mixed.close()).to.throw(XvaFormatError, /both text and a typed element/);
+      const open = new XmlRpcValueBuilder();
+      open.open("value");
+      expect(() => open.result()).to.throw(XvaFormatError, /<value> is not closed/);
+    });
+  });
 });

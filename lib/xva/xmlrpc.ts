@@ -164,122 +164,14 @@ function scalarOf(tag: string, text: string): XmlRpcValue {
  */
 export function parseXmlRpcValue(xml: string): XmlRpcValue {
   const parser = new SaxesParser({ xmlns: false, position: true });
-  const stack: Frame[] = [];
-  let root: XmlRpcValue | undefined;
+  const builder = new XmlRpcValueBuilder();
   let failure: Error | undefined;
-
-  const deliver = (v: XmlRpcValue): void => {
-    const parent = stack[stack.length - 1];
-    if (parent === undefined) {
-      if (root !== undefined) throw bad("more than one top-level <value>");
-      root = v;
-      return;
-    }
-    switch (parent.kind) {
-      case "member":
-        if (parent.value !== undefined) throw bad("<member> with two values");
-        parent.value = v;
-        return;
-      case "data":
-        parent.items.push(v);
-        return;
-      default:
-        throw bad(`a value inside <${parent.kind}>`);
-    }
-  };
-  const setChild = (v: XmlRpcValue): void => {
-    const parent = stack[stack.length - 1];
-    if (parent?.kind !== "value" || parent.child !== undefined)
-      throw bad("a typed element outside a <value>");
-    parent.child = v;
-  };
-
-  parser.on("opentag", (tag) => {
-    const parent = stack[stack.length - 1];
-    const name = tag.name;
-    if (name === "value") {
-      if (parent !== undefined && parent.kind !== "member" && parent.kind !== "data") {
-        throw bad(`<value> inside <${parent.kind}>`);
-      }
-      stack.push({ kind: "value", text: "", child: undefined });
-    } else if (SCALAR_TAGS.has(name)) {
-      if (parent?.kind !== "value") throw bad(`<${name}> outside a <value>`);
-      stack.push({ kind: "scalar", tag: name, text: "" });
-    } else if (name === "struct") {
-      if (parent?.kind !== "value") throw bad("<struct> outside a <value>");
-      stack.push({ kind: "struct", members: [] });
-    } else if (name === "member") {
-      if (parent?.kind !== "struct") throw bad("<member> outside a <struct>");
-      stack.push({ kind: "member", name: undefined, value: undefined });
-    } else if (name === "name") {
-      if (parent?.kind !== "member") throw bad("<name> outside a <member>");
-      stack.push({ kind: "name", text: "" });
-    } else if (name === "array") {
-      if (parent?.kind !== "value") throw bad("<array> outside a <value>");
-      stack.push({ kind: "array", items: undefined });
-    } else if (name === "data") {
-      if (parent?.kind !== "array") throw bad("<data> outside an <array>");
-      stack.push({ kind: "data", items: [] });
-    } else {
-      throw bad(`unexpected element <${name}>`);
-    }
-  });
-
-  parser.on("text", (text) => {
-    const top = stack[stack.length - 1];
-    if (top === undefined) {
-      if (text.trim() !== "") throw bad("text outside the top-level <value>");
-      return;
-    }
-    if (top.kind === "value" || top.kind === "scalar" || top.kind === "name") top.text += text;
-    else if (text.trim() !== "") throw bad(`text "${text.slice(0, 40)}" inside <${top.kind}>`);
-  });
-
-  parser.on("closetag", () => {
-    const top = stack.pop();
-    if (top === undefined) throw bad("unbalanced closing tag");
-    switch (top.kind) {
-      case "value":
-        if (top.child !== undefined) {
-          if (top.text.trim() !== "") throw bad("a <value> with both text and a typed element");
-          deliver(top.child);
-        } else {
-          deliver(top.text);
-        }
-        return;
-      case "scalar":
-        setChild(scalarOf(top.tag, top.text));
-        return;
-      case "struct":
-        setChild(Object.fromEntries<XmlRpcValue>(top.members));
-        return;
-      case "member": {
-        const parent = stack[stack.length - 1];
-        if (top.name === undefined || top.value === undefined)
-          throw bad("a <member> without <name> or <value>");
-        if (parent?.kind === "struct") parent.members.push([top.name, top.value]);
-        return;
-      }
-      case "name": {
-        const parent = stack[stack.length - 1];
-        if (parent?.kind === "member") parent.name = top.text;
-        return;
-      }
-      case "data": {
-        const parent = stack[stack.length - 1];
-        if (parent?.kind === "array") parent.items = top.items;
-        return;
-      }
-      case "array":
-        setChild(top.items ?? []);
-        return;
-    }
-  });
-
+  parser.on("opentag", (tag) => builder.open(tag.name));
+  parser.on("text", (text) => builder.text(text));
+  parser.on("closetag", () => builder.close());
   parser.on("error", (err) => {
     failure ??= err;
   });
-
   try {
     parser.write(xml).close();
   } catch (err) {
@@ -287,6 +179,138 @@ export function parseXmlRpcValue(xml: string): XmlRpcValue {
     throw bad(err instanceof Error ? err.message : String(err));
   }
   if (failure !== undefined) throw bad(failure.message);
-  if (root === undefined) throw bad("no <value> element");
-  return root;
+  return builder.result();
+}
+
+/** Which element each element may sit in (`undefined`: the document itself). */
+const PARENT_OF: Readonly<Record<string, readonly (Frame["kind"] | undefined)[]>> = {
+  value: [undefined, "member", "data"],
+  struct: ["value"],
+  member: ["struct"],
+  name: ["member"],
+  array: ["value"],
+  data: ["array"],
+  ...Object.fromEntries([...SCALAR_TAGS].map((t) => [t, ["value"]])),
+};
+
+/**
+ * Builds a value from the elements of an XML-RPC document as the parser meets them: a stack of open elements,
+ * each checked against where it may appear, each closed into its parent. Throws {@link XvaFormatError} on the
+ * first element, text or close that an XML-RPC value cannot hold.
+ */
+export class XmlRpcValueBuilder {
+  private readonly stack: Frame[] = [];
+  private root: XmlRpcValue | undefined;
+
+  /** An opening tag. */
+  open(name: string): void {
+    const parent = this.stack[this.stack.length - 1];
+    const allowed = PARENT_OF[name];
+    if (allowed === undefined) throw bad(`unexpected element <${name}>`);
+    if (!allowed.includes(parent?.kind)) {
+      const where = allowed.filter((k) => k !== undefined).map((k) => `<${k}>`);
+      throw bad(
+        parent === undefined
+          ? `<${name}> outside ${where.join(" or ")}`
+          : `<${name}> inside <${parent.kind}>, but it belongs in ${where.join(" or ")}`,
+      );
+    }
+    this.stack.push(frameOf(name));
+  }
+
+  /** Text between tags: the content of a value, a scalar or a name; only whitespace elsewhere. */
+  text(text: string): void {
+    const top = this.stack[this.stack.length - 1];
+    if (top === undefined) {
+      if (text.trim() !== "") throw bad("text outside the top-level <value>");
+      return;
+    }
+    if (top.kind === "value" || top.kind === "scalar" || top.kind === "name") top.text += text;
+    else if (text.trim() !== "") throw bad(`text "${text.slice(0, 40)}" inside <${top.kind}>`);
+  }
+
+  /** A closing tag: the element's value goes to its parent. */
+  close(): void {
+    const top = this.stack.pop();
+    if (top === undefined) throw bad("unbalanced closing tag");
+    const parent = this.stack[this.stack.length - 1];
+    switch (top.kind) {
+      case "value":
+        if (top.child !== undefined && top.text.trim() !== "") {
+          throw bad("a <value> with both text and a typed element");
+        }
+        this.deliver(top.child ?? top.text);
+        return;
+      case "scalar":
+        this.setChild(scalarOf(top.tag, top.text));
+        return;
+      case "struct":
+        this.setChild(Object.fromEntries<XmlRpcValue>(top.members));
+        return;
+      case "array":
+        this.setChild(top.items ?? []);
+        return;
+      case "member":
+        if (top.name === undefined || top.value === undefined)
+          throw bad("a <member> without <name> or <value>");
+        if (parent?.kind === "struct") parent.members.push([top.name, top.value]);
+        return;
+      case "name":
+        if (parent?.kind === "member") parent.name = top.text;
+        return;
+      case "data":
+        if (parent?.kind === "array") parent.items = top.items;
+        return;
+    }
+  }
+
+  /** The document's one top-level value. */
+  result(): XmlRpcValue {
+    if (this.stack.length > 0) throw bad(`<${this.stack[this.stack.length - 1]?.kind}> is not closed`);
+    if (this.root === undefined) throw bad("no <value> element");
+    return this.root;
+  }
+
+  /** A closed `<value>` goes into its member, its array's data, or becomes the document's value. */
+  private deliver(v: XmlRpcValue): void {
+    const parent = this.stack[this.stack.length - 1];
+    if (parent === undefined) {
+      if (this.root !== undefined) throw bad("more than one top-level <value>");
+      this.root = v;
+    } else if (parent.kind === "member") {
+      if (parent.value !== undefined) throw bad("<member> with two values");
+      parent.value = v;
+    } else if (parent.kind === "data") {
+      parent.items.push(v);
+    } else {
+      throw bad(`a value inside <${parent.kind}>`);
+    }
+  }
+
+  /** A closed typed element (scalar, struct, array) is the content of the `<value>` around it. */
+  private setChild(v: XmlRpcValue): void {
+    const parent = this.stack[this.stack.length - 1];
+    if (parent?.kind !== "value" || parent.child !== undefined)
+      throw bad("a typed element outside a <value>");
+    parent.child = v;
+  }
+}
+
+function frameOf(name: string): Frame {
+  switch (name) {
+    case "value":
+      return { kind: "value", text: "", child: undefined };
+    case "struct":
+      return { kind: "struct", members: [] };
+    case "member":
+      return { kind: "member", name: undefined, value: undefined };
+    case "name":
+      return { kind: "name", text: "" };
+    case "array":
+      return { kind: "array", items: undefined };
+    case "data":
+      return { kind: "data", items: [] };
+    default:
+      return { kind: "scalar", tag: name, text: "" };
+  }
 }

@@ -1,12 +1,12 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ToolError } from "../../tools/errors";
 
-/** A tool the suite needs is not installed: the message says how to get it. */
-export class MissingToolError extends Error {
+/** A tool the suite needs is not installed: the message says how to get it. Code `MISSING_TOOL`. */
+export class MissingToolError extends ToolError {
   constructor(tool: string, hint: string) {
-    super(`${tool} is not on PATH. ${hint}`);
-    this.name = "MissingToolError";
+    super("MISSING_TOOL", `${tool} is not on PATH. ${hint}`);
   }
 }
 
@@ -86,7 +86,15 @@ export function run(
       },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== "number") {
-          reject(new Error(`${tool} ${args.join(" ")} failed to run: ${err.message}\n${stderr}`));
+          reject(
+            new ToolError(
+              "COMMAND_FAILED",
+              `${tool} ${args.join(" ")} failed to run: ${err.message}\n${stderr}`,
+              {
+                cause: err,
+              },
+            ),
+          );
           return;
         }
         resolve({ code: typeof err?.code === "number" ? err.code : 0, stdout, stderr });
@@ -107,7 +115,10 @@ export async function runOk(
 ): Promise<RunResult> {
   const r = await run(tool, args, opts);
   if (r.code !== 0) {
-    throw new Error(`${tool} ${args.join(" ")} exited ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+    throw new ToolError(
+      "COMMAND_FAILED",
+      `${tool} ${args.join(" ")} exited ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`,
+    );
   }
   return r;
 }

@@ -21,6 +21,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { XcpngError } from "../../lib/errors";
 
 /** Operations the endpoint accepts (apitype.PulumiOperation). */
 export const OPERATIONS = [
@@ -76,56 +77,56 @@ export interface DeploymentState {
   readonly status: string;
 }
 
-/** Pulumi Cloud answered with an HTTP error status. */
-export class DeploymentsApiError extends Error {
+export type DeploymentsErrorCode =
+  /** Wrong invocation: missing token, malformed stack name, bad option. */
+  | "USAGE"
+  /** The request never got an HTTP answer (connection refused, DNS, TLS, per-request timeout). */
+  | "NETWORK"
+  /** Pulumi Cloud answered with an HTTP error status, or with a body this script cannot use. */
+  | "API"
+  /** The deployment ran and failed. */
+  | "DEPLOYMENT_FAILED"
+  /** The deployment did not finish within the wait limit (it keeps running in Pulumi Cloud). */
+  | "DEPLOYMENT_TIMEOUT";
+
+/** A deployment could not be started, followed or completed; `code` says which, the fields say the details. */
+export class DeploymentsError extends XcpngError {
+  declare readonly code: DeploymentsErrorCode;
+  /** `API`: the HTTP status Pulumi Cloud answered (200 when the body was unusable). */
+  readonly httpStatus: number | undefined;
+  /** `API`: Pulumi's own message (`message` of its error body), or the body shortened. */
+  readonly pulumiMessage: string | undefined;
+  /** `DEPLOYMENT_FAILED`, `DEPLOYMENT_TIMEOUT`: the deployment's id. */
+  readonly deploymentId: string | undefined;
+  /** `DEPLOYMENT_FAILED`, `DEPLOYMENT_TIMEOUT`: the last status seen. */
+  readonly deploymentStatus: string | undefined;
+
   constructor(
+    code: DeploymentsErrorCode,
     message: string,
-    readonly status: number,
-    readonly pulumiMessage: string,
+    details: {
+      readonly httpStatus?: number;
+      readonly pulumiMessage?: string;
+      readonly deploymentId?: string;
+      readonly deploymentStatus?: string;
+      readonly cause?: unknown;
+    } = {},
   ) {
-    super(message);
-    this.name = "DeploymentsApiError";
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.httpStatus = details.httpStatus;
+    this.pulumiMessage = details.pulumiMessage;
+    this.deploymentId = details.deploymentId;
+    this.deploymentStatus = details.deploymentStatus;
   }
 }
 
-/** The request never got an HTTP answer (connection refused, DNS, TLS, per-request timeout). */
-export class DeploymentsNetworkError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DeploymentsNetworkError";
-  }
-}
-
-/** The deployment ran and failed. */
-export class DeploymentFailedError extends Error {
-  constructor(
-    message: string,
-    readonly deploymentId: string,
-    readonly status: string,
-  ) {
-    super(message);
-    this.name = "DeploymentFailedError";
-  }
-}
-
-/** The deployment did not finish within the wait limit (it keeps running in Pulumi Cloud). */
-export class DeploymentTimeoutError extends Error {
-  constructor(
-    message: string,
-    readonly deploymentId: string,
-    readonly lastStatus: string,
-  ) {
-    super(message);
-    this.name = "DeploymentTimeoutError";
-  }
-}
-
-/** Wrong invocation: missing token, malformed stack name, bad option. */
-export class DeploymentsUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DeploymentsUsageError";
-  }
+/** Worth asking again: no answer at all, or Pulumi Cloud busy (429) or failing (5xx). 4xx others are final. */
+export function isTransient(err: unknown): err is DeploymentsError {
+  if (!(err instanceof DeploymentsError)) return false;
+  if (err.code === "NETWORK") return true;
+  return (
+    err.code === "API" && err.httpStatus !== undefined && (err.httpStatus === 429 || err.httpStatus >= 500)
+  );
 }
 
 // Pulumi's names: organizations, projects and stacks use letters, digits, `-`, `_` and `.`.
@@ -139,7 +140,8 @@ export function parseStackRef(value: string, defaultProject?: string): StackRef 
   const [organization, project, stack] =
     parts.length === 3 ? parts : parts.length === 2 ? [parts[0], defaultProject, parts[1]] : [];
   if (organization === undefined || project === undefined || stack === undefined) {
-    throw new DeploymentsUsageError(
+    throw new DeploymentsError(
+      "USAGE",
       `deployments: the stack must be "org/project/stack" (or "org/stack" beside a Pulumi.yaml), but "${value}" was provided`,
     );
   }
@@ -149,7 +151,8 @@ export function parseStackRef(value: string, defaultProject?: string): StackRef 
     ["stack", stack],
   ] as const) {
     if (!NAME.test(v)) {
-      throw new DeploymentsUsageError(
+      throw new DeploymentsError(
+        "USAGE",
         `deployments: the ${what} name must use letters, digits, "-", "_" or ".", but "${v}" was provided (in "${value}")`,
       );
     }
@@ -200,7 +203,8 @@ export class DeploymentsClient {
 
   constructor(private readonly opts: DeploymentsClientOptions) {
     if (opts.token === "") {
-      throw new DeploymentsUsageError(
+      throw new DeploymentsError(
+        "USAGE",
         "deployments: no Pulumi access token. Set PULUMI_ACCESS_TOKEN in the environment (from secrets.PULUMI_ACCESS_TOKEN or pulumi/auth-actions).",
       );
     }
@@ -208,12 +212,14 @@ export class DeploymentsClient {
     try {
       url = new URL(opts.apiUrl);
     } catch {
-      throw new DeploymentsUsageError(
+      throw new DeploymentsError(
+        "USAGE",
         `deployments: the API URL must be an absolute http(s) URL such as ${DEFAULT_API_URL}, but "${opts.apiUrl}" was provided`,
       );
     }
     if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw new DeploymentsUsageError(
+      throw new DeploymentsError(
+        "USAGE",
         `deployments: the API URL must use https (or http for a local test server), but "${opts.apiUrl}" was provided`,
       );
     }
@@ -238,26 +244,28 @@ export class DeploymentsClient {
     } catch (err) {
       const cause =
         err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : "";
-      throw new DeploymentsNetworkError(
+      throw new DeploymentsError(
+        "NETWORK",
         `deployments: ${method} ${url} got no answer (${cause || String(err)}). Check the API URL and the runner's network access to it.`,
+        { cause: err },
       );
     }
     const text = await res.text();
     if (!res.ok) {
       const message = pulumiMessage(text);
-      throw new DeploymentsApiError(
+      throw new DeploymentsError(
+        "API",
         `deployments: ${method} ${url} answered ${res.status} ${res.statusText}: Pulumi says "${message}". ${wayOut(res.status)}`,
-        res.status,
-        message,
+        { httpStatus: res.status, pulumiMessage: message },
       );
     }
     try {
       return JSON.parse(text) as T;
-    } catch {
-      throw new DeploymentsApiError(
+    } catch (err) {
+      throw new DeploymentsError(
+        "API",
         `deployments: ${method} ${url} answered ${res.status} with a body that is not JSON: "${pulumiMessage(text)}". Check that the API URL points at the Pulumi Cloud API, not the console.`,
-        res.status,
-        pulumiMessage(text),
+        { httpStatus: res.status, pulumiMessage: pulumiMessage(text), cause: err },
       );
     }
   }
@@ -266,10 +274,10 @@ export class DeploymentsClient {
   async create(ref: StackRef, request: CreateDeploymentRequest): Promise<CreatedDeployment> {
     const r = await this.call<Partial<CreatedDeployment>>("POST", stackPath(ref), request);
     if (typeof r.id !== "string" || r.id === "") {
-      throw new DeploymentsApiError(
+      throw new DeploymentsError(
+        "API",
         `deployments: POST ${this.base}${stackPath(ref)} answered without a deployment id (got ${JSON.stringify(r)}). Check the API URL.`,
-        200,
-        "",
+        { httpStatus: 200, pulumiMessage: "" },
       );
     }
     return {
@@ -286,10 +294,10 @@ export class DeploymentsClient {
       `${stackPath(ref)}/${encodeURIComponent(id)}`,
     );
     if (typeof r.status !== "string") {
-      throw new DeploymentsApiError(
+      throw new DeploymentsError(
+        "API",
         `deployments: the deployment ${id} was answered without a status (got ${JSON.stringify(r)})`,
-        200,
-        "",
+        { httpStatus: 200, pulumiMessage: "" },
       );
     }
     return { id, status: r.status };
@@ -320,7 +328,7 @@ function duration(ms: number): string {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Polls until the deployment reaches a final status; throws DeploymentFailedError or DeploymentTimeoutError. */
+/** Polls until the deployment reaches a final status; throws a DeploymentsError (DEPLOYMENT_FAILED, DEPLOYMENT_TIMEOUT). */
 export async function waitForDeployment(
   client: DeploymentsClient,
   ref: StackRef,
@@ -341,28 +349,25 @@ export async function waitForDeployment(
       last = state.status;
       if (SUCCEEDED.has(state.status)) return state;
       if (FAILED.has(state.status)) {
-        throw new DeploymentFailedError(
+        throw new DeploymentsError(
+          "DEPLOYMENT_FAILED",
           `deployments: the ${ref.organization}/${ref.project}/${ref.stack} deployment ${created.id} ${state.status}. Its log is at ${where}.`,
-          created.id,
-          state.status,
+          { deploymentId: created.id, deploymentStatus: state.status },
         );
       }
       // Any other status (not-started, accepted, running, or one this script does not know yet) is not final.
     } catch (err) {
-      const transient =
-        err instanceof DeploymentsNetworkError ||
-        (err instanceof DeploymentsApiError && (err.status === 429 || err.status >= 500));
-      if (!transient) throw err;
+      if (!isTransient(err)) throw err;
       errors += 1;
       log(`${err.message} (attempt ${errors} of ${maxErrors})`);
       if (errors >= maxErrors) throw err;
     }
     if (Date.now() + opts.pollIntervalMs > deadline) {
-      throw new DeploymentTimeoutError(
+      throw new DeploymentsError(
+        "DEPLOYMENT_TIMEOUT",
         `deployments: the deployment ${created.id} was still ${last} after ${duration(opts.timeoutMs)} of waiting. ` +
           `It was not cancelled (cancelling a running update can leave the stack with pending operations) and keeps running: follow it at ${where}, or raise --timeout-minutes.`,
-        created.id,
-        last,
+        { deploymentId: created.id, deploymentStatus: last },
       );
     }
     await sleep(opts.pollIntervalMs);
@@ -418,7 +423,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   const number = (flag: string, v: string): number => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) {
-      throw new DeploymentsUsageError(
+      throw new DeploymentsError(
+        "USAGE",
         `deployments: ${flag} must be a positive number, but "${v}" was provided`,
       );
     }
@@ -427,7 +433,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i] ?? "";
     const value = argv[i + 1];
-    if (value === undefined) throw new DeploymentsUsageError(`deployments: ${flag} needs a value. ${USAGE}`);
+    if (value === undefined)
+      throw new DeploymentsError("USAGE", `deployments: ${flag} needs a value. ${USAGE}`);
     i += 1;
     switch (flag) {
       case "--stack":
@@ -435,7 +442,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       case "--operation":
         if (!(OPERATIONS as readonly string[]).includes(value)) {
-          throw new DeploymentsUsageError(
+          throw new DeploymentsError(
+            "USAGE",
             `deployments: --operation must be one of ${OPERATIONS.join(", ")}, but "${value}" was provided`,
           );
         }
@@ -443,7 +451,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       case "--commit":
         if (!/^[0-9a-f]{7,64}$/.test(value)) {
-          throw new DeploymentsUsageError(
+          throw new DeploymentsError(
+            "USAGE",
             `deployments: --commit must be a hexadecimal commit hash, but "${value}" was provided`,
           );
         }
@@ -460,7 +469,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         out.pollSeconds = number(flag, value);
         break;
       default:
-        throw new DeploymentsUsageError(`deployments: unknown option "${flag}". ${USAGE}`);
+        throw new DeploymentsError("USAGE", `deployments: unknown option "${flag}". ${USAGE}`);
     }
   }
   return out;
@@ -479,7 +488,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     const args = parseArgs(argv);
     const stack = args.stack ?? env.PULUMI_STACK;
     if (stack === undefined || stack === "")
-      throw new DeploymentsUsageError(`deployments: --stack is required. ${USAGE}`);
+      throw new DeploymentsError("USAGE", `deployments: --stack is required. ${USAGE}`);
     const ref = parseStackRef(stack, projectName(process.cwd()));
     const client = new DeploymentsClient({ apiUrl: args.apiUrl, token: env.PULUMI_ACCESS_TOKEN ?? "" });
     const state = await runDeployment(client, ref, {

@@ -6,13 +6,14 @@ import * as fc from "fast-check";
 import {
   analyzePreview,
   asPreviewDocument,
+  buildPlan,
   code,
-  PreviewSummaryError,
   renderMarkdown,
   summarize,
   type PreviewAnalysis,
   type Reason,
 } from "./preview-summary";
+import { ToolError } from "../errors";
 
 /*
  * The fixtures are real `pulumi preview --json` output of this project's dev stack (devpool + versitygw, two
@@ -212,10 +213,9 @@ describe("tools/ci/preview-summary: which templates would rebuild and why, from 
   });
 
   it("input that is not a preview is refused with what was found and how to get the right one", () => {
-    expect(() => summarize("Previewing update (dev):\n")).to.throw(
-      PreviewSummaryError,
-      /not JSON.*"Previewing update/,
-    );
+    expect(() => summarize("Previewing update (dev):\n"))
+      .to.throw(ToolError, /not JSON.*"Previewing update/)
+      .with.property("code", "BAD_INPUT");
     expect(() => summarize('{"stdout": ""}')).to.throw(
       /"steps" array\), but got an object with keys \["stdout"\]/,
     );
@@ -300,4 +300,61 @@ describe("tools/ci/preview-summary: command line", function () {
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.match(/cannot read no-such-preview\.json/);
   });
+});
+
+describe("tools/ci/preview-summary: what a PackerBuild step means for its template", () => {
+  const urn =
+    "urn:pulumi:dev::xcpng-templates::xcpng:index:GoldenTemplate$pulumi-nodejs:dynamic/xcpng:PackerBuild::a-build";
+  const inputs = (sources: Record<string, string>, more: Record<string, unknown> = {}) => ({
+    inputs: { sources, toolVersions: "packer 1.9.5", ...more },
+  });
+  for (const [op, oldState, newState, plan, reasons] of [
+    [
+      "create",
+      undefined,
+      inputs({ "a.sh": "1", "b.sh": "2" }),
+      "new",
+      [{ kind: "first-build", files: 2, tools: "packer 1.9.5" }],
+    ],
+    [
+      "replace",
+      inputs({ "a.sh": "1" }),
+      inputs({ "a.sh": "2" }),
+      "rebuild",
+      [{ kind: "file-changed", path: "a.sh", from: "1", to: "2" }],
+    ],
+    [
+      "create-replacement",
+      inputs({ "a.sh": "1" }),
+      inputs({ "a.sh": "1", "b.sh": "2" }),
+      "rebuild",
+      [{ kind: "file-added", path: "b.sh" }],
+    ],
+    ["delete", inputs({}), undefined, "remove", []],
+    [
+      "update",
+      inputs({}, { tags: ["a"] }),
+      inputs({}, { tags: ["a", "b"] }),
+      "update",
+      [{ kind: "other", text: "changed without rebuild: tags" }],
+    ],
+    [
+      "update",
+      inputs({}, { __provider: "x" }),
+      inputs({}, { __provider: "y" }),
+      "update",
+      [{ kind: "other", text: "provider code changed (no rebuild)" }],
+    ],
+    ["refresh", inputs({}), inputs({}), "other", [{ kind: "other", text: "build: refresh" }]],
+  ] as const) {
+    it(`${op}${op === "update" ? ` (${JSON.stringify(reasons[0])})` : ""}: ${plan}`, () => {
+      const step = {
+        op,
+        urn,
+        ...(oldState !== undefined ? { oldState } : {}),
+        ...(newState !== undefined ? { newState } : {}),
+      };
+      expect(buildPlan(step)).to.deep.equal({ plan, reasons });
+    });
+  }
 });

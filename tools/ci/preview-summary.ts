@@ -17,22 +17,15 @@
  * steps of unchanged resources are left out. Recorded examples: tools/ci/fixtures/preview-*.json.
  */
 import * as fs from "node:fs";
+import { ToolError } from "../errors";
 
-/** The input is not what `pulumi preview --json` prints. */
-export class PreviewSummaryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PreviewSummaryError";
-  }
-}
-
-interface StepState {
+export interface StepState {
   readonly type?: string;
   readonly parent?: string;
   readonly inputs?: Readonly<Record<string, unknown>>;
 }
 
-interface PreviewStep {
+export interface PreviewStep {
   readonly op: string;
   readonly urn: string;
   readonly oldState?: StepState;
@@ -117,13 +110,15 @@ export function asPreviewDocument(value: unknown): PreviewDocument {
       : Array.isArray(value)
         ? "an array"
         : typeof value;
-    throw new PreviewSummaryError(
+    throw new ToolError(
+      "BAD_INPUT",
       `preview-summary: expected the JSON of 'pulumi preview --json' (an object with a "steps" array), but got ${got}. Run the preview with --json and pass its standard output.`,
     );
   }
   for (const [i, s] of value.steps.entries()) {
     if (!isRecord(s) || typeof s.op !== "string" || typeof s.urn !== "string") {
-      throw new PreviewSummaryError(
+      throw new ToolError(
+        "BAD_INPUT",
         `preview-summary: step ${i} of the preview has no "op" and "urn" strings (got ${JSON.stringify(s).slice(0, 200)}); is this 'pulumi preview --json' output?`,
       );
     }
@@ -182,18 +177,51 @@ function catalogueNames(doc: PreviewDocument, project: string | undefined): stri
   return list.flatMap((t) => (isRecord(t) && typeof t.name === "string" ? [t.name] : []));
 }
 
-export function analyzePreview(doc: PreviewDocument): PreviewAnalysis {
-  const first = doc.steps.map((s) => urnParts(s.urn)).find((p) => p !== undefined);
+/** What a template's PackerBuild step says about the template: the plan, and why. */
+export function buildPlan(step: PreviewStep): { plan: Plan; reasons: Reason[] } {
+  const oldIn = { ...step.oldState?.inputs };
+  const newIn = { ...step.newState?.inputs };
+  if (step.op === "create") {
+    const files = Object.keys(stringMap(newIn.sources)).length;
+    return { plan: "new", reasons: [{ kind: "first-build", files, tools: show(newIn.toolVersions) }] };
+  }
+  if (REPLACING_OPS.has(step.op)) return { plan: "rebuild", reasons: rebuildReasons(step, oldIn, newIn) };
+  if (step.op === "delete") return { plan: "remove", reasons: [] };
+  if (step.op === "update") {
+    const visible = [...new Set([...Object.keys(oldIn), ...Object.keys(newIn)])]
+      .filter((k) => show(oldIn[k]) !== show(newIn[k]))
+      .sort()
+      .filter((k) => k !== "__provider");
+    const text =
+      visible.length > 0
+        ? `changed without rebuild: ${visible.join(", ")}`
+        : "provider code changed (no rebuild)";
+    return { plan: "update", reasons: [{ kind: "other", text }] };
+  }
+  return { plan: "other", reasons: [{ kind: "other", text: `build: ${step.op}` }] };
+}
+
+type ChildChange = ResourceChange & { reasons: readonly string[] };
+
+/** The template (GoldenTemplate component) a resource belongs to, from its parent's URN. */
+function templateOf(state: StepState | undefined): string | undefined {
+  const parent = state?.parent !== undefined ? urnParts(state.parent) : undefined;
+  return parent?.type.endsWith(":GoldenTemplate") === true ? parent.name : undefined;
+}
+
+/**
+ * Sorts the preview's steps: each template's plan (from its PackerBuild, or its removal), the changes of its
+ * other children, and the resources that belong to no template.
+ */
+function classifySteps(doc: PreviewDocument): {
+  plans: Map<string, { plan: Plan; reasons: Reason[] }>;
+  childChanges: Map<string, ChildChange[]>;
+  others: ResourceChange[];
+} {
   const plans = new Map<string, { plan: Plan; reasons: Reason[] }>();
-  const childChanges = new Map<string, (ResourceChange & { reasons: readonly string[] })[]>();
+  const childChanges = new Map<string, ChildChange[]>();
   const others: ResourceChange[] = [];
   const seen = new Set<string>();
-  const templateOf = (state: StepState | undefined): string | undefined => {
-    const parent = state?.parent !== undefined ? urnParts(state.parent) : undefined;
-    if (parent?.type.endsWith(":GoldenTemplate")) return parent.name;
-    return undefined;
-  };
-
   for (const step of doc.steps) {
     // A replacement may show as replace, create-replacement and delete-replaced: count it once.
     const key = `${REPLACING_OPS.has(step.op) ? "replace" : step.op} ${step.urn}`;
@@ -203,65 +231,35 @@ export function analyzePreview(doc: PreviewDocument): PreviewAnalysis {
     if (parts === undefined) continue;
     const state = step.newState ?? step.oldState;
     const type = state?.type ?? parts.type;
+    const shortType = type.split(":").pop() ?? type;
+    const template = templateOf(state);
     if (type === "pulumi:pulumi:Stack") continue;
     if (type.endsWith(":GoldenTemplate")) {
       if (step.op === "delete") plans.set(parts.name, { plan: "remove", reasons: [] });
-      continue;
-    }
-    const template = templateOf(state);
-    if (template === undefined) {
-      others.push({ name: parts.name, type: type.split(":").pop() ?? type, op: step.op });
-      continue;
-    }
-    if (!type.endsWith(":PackerBuild")) {
-      const list = childChanges.get(template) ?? [];
-      const reasons = [...(step.replaceReasons ?? []), ...(step.diffReasons ?? [])];
-      list.push({ name: parts.name, type: type.split(":").pop() ?? type, op: step.op, reasons });
-      childChanges.set(template, list);
-      continue;
-    }
-    const oldIn = { ...step.oldState?.inputs };
-    const newIn = { ...step.newState?.inputs };
-    if (step.op === "create") {
-      plans.set(template, {
-        plan: "new",
-        reasons: [
-          {
-            kind: "first-build",
-            files: Object.keys(stringMap(newIn.sources)).length,
-            tools: show(newIn.toolVersions),
-          },
-        ],
-      });
-    } else if (REPLACING_OPS.has(step.op)) {
-      plans.set(template, { plan: "rebuild", reasons: rebuildReasons(step, oldIn, newIn) });
-    } else if (step.op === "delete") {
-      plans.set(template, { plan: "remove", reasons: [] });
-    } else if (step.op === "update") {
-      const changed = [...new Set([...Object.keys(oldIn), ...Object.keys(newIn)])]
-        .filter((k) => show(oldIn[k]) !== show(newIn[k]))
-        .sort();
-      const visible = changed.filter((k) => k !== "__provider");
-      plans.set(template, {
-        plan: "update",
-        reasons: [
-          {
-            kind: "other",
-            text:
-              visible.length > 0
-                ? `changed without rebuild: ${visible.join(", ")}`
-                : "provider code changed (no rebuild)",
-          },
-        ],
-      });
+    } else if (template === undefined) {
+      others.push({ name: parts.name, type: shortType, op: step.op });
+    } else if (type.endsWith(":PackerBuild")) {
+      plans.set(template, buildPlan(step));
     } else {
-      plans.set(template, { plan: "other", reasons: [{ kind: "other", text: `build: ${step.op}` }] });
+      const reasons = [...(step.replaceReasons ?? []), ...(step.diffReasons ?? [])];
+      childChanges.set(template, [
+        ...(childChanges.get(template) ?? []),
+        { name: parts.name, type: shortType, op: step.op, reasons },
+      ]);
     }
   }
+  return { plans, childChanges, others };
+}
 
-  // The pool template and the artifact follow a rebuild, a first build or a removal: nothing to add. Otherwise
-  // (the build untouched or updated in place) their own changes are the news: an artifact exported again, or
-  // a replacement the preview shows because the build's outputs are unknown until its update has run.
+/**
+ * The pool template and the artifact follow a rebuild, a first build or a removal: nothing to add. Otherwise (the
+ * build untouched or updated in place) their own changes are the news: an artifact exported again, or a
+ * replacement the preview shows because the build's outputs are unknown until its update has run.
+ */
+function addChildChanges(
+  plans: Map<string, { plan: Plan; reasons: Reason[] }>,
+  childChanges: Map<string, ChildChange[]>,
+): void {
   for (const [template, changes] of childChanges) {
     const p = plans.get(template);
     if (p !== undefined && p.plan !== "update") continue;
@@ -271,26 +269,35 @@ export function analyzePreview(doc: PreviewDocument): PreviewAnalysis {
     }));
     plans.set(template, { plan: p?.plan ?? "other", reasons: [...(p?.reasons ?? []), ...more] });
   }
+}
 
+/** The preview's error diagnostics, without the CLI's color tags (<{%reset%}>) and ANSI codes. */
+function previewErrors(doc: PreviewDocument): string[] {
+  return (
+    (doc.diagnostics ?? [])
+      .filter((d) => d.severity === "error" && typeof d.message === "string")
+      // eslint-disable-next-line no-control-regex
+      .map((d) => (d.message ?? "").replace(/<\{%[^%]*%\}>|\u001b\[[0-9;]*m/g, "").trim())
+  );
+}
+
+export function analyzePreview(doc: PreviewDocument): PreviewAnalysis {
+  const first = doc.steps.map((s) => urnParts(s.urn)).find((p) => p !== undefined);
+  const { plans, childChanges, others } = classifySteps(doc);
+  addChildChanges(plans, childChanges);
+  // Catalogue order first, then templates the catalogue no longer lists (being removed).
   const names = catalogueNames(doc, first?.project) ?? [];
   const ordered = [...names, ...[...plans.keys()].filter((n) => !names.includes(n)).sort()];
   const templates: TemplatePlan[] = ordered.map((name) => {
     const p = plans.get(name);
     return { name, plan: p?.plan ?? "unchanged", reasons: p?.reasons ?? [] };
   });
-
-  const errors = (doc.diagnostics ?? [])
-    .filter((d) => d.severity === "error" && typeof d.message === "string")
-    // Diagnostics carry the CLI's color tags (<{%reset%}>) and ANSI codes.
-    // eslint-disable-next-line no-control-regex
-    .map((d) => (d.message ?? "").replace(/<\{%[^%]*%\}>|\u001b\[[0-9;]*m/g, "").trim());
-
   return {
     ...(first !== undefined ? { stack: first.stack } : {}),
     templates,
     others,
     counts: { ...doc.changeSummary },
-    errors,
+    errors: previewErrors(doc),
   };
 }
 
@@ -397,8 +404,10 @@ export function summarize(json: string): string {
     parsed = JSON.parse(json);
   } catch (err) {
     const first = json.trimStart().slice(0, 80).replace(/\s+/g, " ");
-    throw new PreviewSummaryError(
+    throw new ToolError(
+      "BAD_INPUT",
       `preview-summary: the input is not JSON (${(err as Error).message}); it starts with "${first}". Run 'pulumi preview --json' and pass its standard output only (its progress goes to standard error).`,
+      { cause: err },
     );
   }
   return renderMarkdown(analyzePreview(asPreviewDocument(parsed)));
@@ -407,7 +416,8 @@ export function summarize(json: string): string {
 export function main(argv: readonly string[]): number {
   try {
     if (argv.length > 1) {
-      throw new PreviewSummaryError(
+      throw new ToolError(
+        "USAGE",
         `preview-summary: expected at most one argument (a file, or - for standard input), but ${argv.length} were given`,
       );
     }
@@ -416,8 +426,10 @@ export function main(argv: readonly string[]): number {
     try {
       text = fs.readFileSync(file === "-" ? 0 : file, "utf8");
     } catch (err) {
-      throw new PreviewSummaryError(
+      throw new ToolError(
+        "USAGE",
         `preview-summary: cannot read ${file === "-" ? "standard input" : file}: ${(err as Error).message}`,
+        { cause: err },
       );
     }
     process.stdout.write(summarize(text));

@@ -15,7 +15,8 @@
  *   var-file      template A's var file edited (tags): only A rebuilds
  *   file-added    a new script added to template A's var file: A rebuilds (var file changed, one new file)
  *   file-removed  the Packer template drops a common script: both rebuild (template changed, one file fewer)
- *   shared-tools  a script both templates use edited and PACKER_VERSION bumped in tools/versions.env: both rebuild
+ *   shared-tools  a script both templates use edited and PACKER_VERSION bumped (next patch) in tools/versions.env:
+ *                 both rebuild
  *   shared-tools-targeted  the same, previewed with deploy.yml's template filter for A (targets.ts URNs and
  *                 --target-dependents): only A and the catalogue index change
  *   catalogue     the stack's catalogue edited: A's tags changed (updated in place, no rebuild), B removed, C added
@@ -35,19 +36,12 @@ import * as yaml from "js-yaml";
 import * as prettier from "prettier";
 import { startDevpool, type Devpool } from "../../devpool";
 import { startVersityGw, type VersityGw } from "../../devpool/versitygw";
+import { ToolError } from "../errors";
 import { templateTargets } from "./targets";
 
 const ROOT = path.resolve(__dirname, "../..");
 const OUT = path.join(__dirname, "fixtures");
 const STACK = "dev";
-
-/** A recording step failed; the message carries the tool's output tail. */
-class RecordingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RecordingError";
-  }
-}
 
 /**
  * Drops the engine's source positions (`sourcePosition`, `stackTrace`): they name where each resource was
@@ -63,45 +57,48 @@ function scrub(value: unknown): unknown {
   );
 }
 
-async function main(): Promise<void> {
-  const secrets = {
+interface Secrets {
+  readonly poolPassword: string;
+  readonly s3AccessKeyId: string;
+  readonly s3SecretAccessKey: string;
+  readonly passphrase: string;
+}
+
+/** The temporary copy of the project, its Pulumi environment, and the steps every scenario uses. */
+class Recording {
+  readonly secrets: Secrets = {
     poolPassword: `pool-${randomBytes(12).toString("hex")}`,
     s3AccessKeyId: `AK${randomBytes(8).toString("hex")}`,
     s3SecretAccessKey: `sk-${randomBytes(16).toString("hex")}`,
     passphrase: `pp-${randomBytes(12).toString("hex")}`,
   };
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "xcpng-ci-fixtures-"));
-  const proj = path.join(work, "project");
-  fs.mkdirSync(proj);
-  execSync(`git -C '${ROOT}' archive --format=tar HEAD | tar -x -C '${proj}'`, { stdio: "inherit" });
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(proj, "node_modules"));
-
-  let pool: Devpool | undefined;
-  let gw: VersityGw | undefined;
-  const env: NodeJS.ProcessEnv = {
+  readonly work = fs.mkdtempSync(path.join(os.tmpdir(), "xcpng-ci-fixtures-"));
+  readonly proj = path.join(this.work, "project");
+  readonly env: NodeJS.ProcessEnv = {
     ...process.env,
-    PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
-    PULUMI_HOME: path.join(work, "pulumi-home"),
-    PULUMI_CONFIG_PASSPHRASE: secrets.passphrase,
+    PULUMI_BACKEND_URL: `file://${path.join(this.work, "state")}`,
+    PULUMI_HOME: path.join(this.work, "pulumi-home"),
+    PULUMI_CONFIG_PASSPHRASE: this.secrets.passphrase,
   };
-  fs.mkdirSync(path.join(work, "state"));
-  // Interrupted (Ctrl-C, a cancelled job): stop the S3 server, a child process that would outlive us, and
-  // remove the temporary tree; devpool lives in this process and goes with it.
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      void (gw?.stop() ?? Promise.resolve()).finally(() => {
-        fs.rmSync(work, { recursive: true, force: true });
-        process.exit(130);
-      });
-    });
+
+  /** Unpacks the committed tree (never the working tree) with node_modules linked, and a local state backend. */
+  constructor() {
+    fs.mkdirSync(this.proj);
+    execSync(`git -C '${ROOT}' archive --format=tar HEAD | tar -x -C '${this.proj}'`, { stdio: "inherit" });
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(this.proj, "node_modules"));
+    fs.mkdirSync(path.join(this.work, "state"));
   }
 
-  // Asynchronous on purpose: devpool serves from this very process, so a synchronous child would block it.
-  const pulumi = (args: string[], input = "", ok = true): Promise<string> =>
-    new Promise((resolve, reject) => {
+  /**
+   * Runs `pulumi <args>` on the stack; resolves with its standard output (rejects on a non-zero exit when `ok`).
+   * Asynchronous on purpose: devpool serves from this very process, so a synchronous child would block it.
+   * Secrets reach pulumi on stdin (`input`), never in argv.
+   */
+  pulumi(args: string[], input = "", ok = true): Promise<string> {
+    return new Promise((resolve, reject) => {
       const child = spawn("pulumi", [...args, "--stack", STACK, "--non-interactive"], {
-        cwd: proj,
-        env,
+        cwd: this.proj,
+        env: this.env,
         stdio: ["pipe", "pipe", "inherit"],
       });
       const out: Buffer[] = [];
@@ -112,154 +109,219 @@ async function main(): Promise<void> {
         if (code === 0 || !ok) resolve(stdout);
         else
           reject(
-            new RecordingError(`record: pulumi ${args.join(" ")} exited ${code}\n${stdout.slice(-4000)}`),
+            new ToolError(
+              "COMMAND_FAILED",
+              `record: pulumi ${args.join(" ")} exited ${code}\n${stdout.slice(-4000)}`,
+            ),
           );
       });
-      // Secrets reach pulumi on stdin, never in argv.
       child.stdin.end(input);
     });
-  const edit = (rel: string, change: (text: string) => string): (() => void) => {
-    const file = path.join(proj, rel);
+  }
+
+  /** Edits a file of the project copy; returns the function that puts it back. */
+  edit(rel: string, change: (text: string) => string): () => void {
+    const file = path.join(this.proj, rel);
     const original = fs.readFileSync(file, "utf8");
     const changed = change(original);
-    if (changed === original) throw new RecordingError(`record: the edit of ${rel} changed nothing`);
+    if (changed === original) throw new ToolError("BAD_INPUT", `record: the edit of ${rel} changed nothing`);
     fs.writeFileSync(file, changed);
     return () => fs.writeFileSync(file, original);
-  };
-  const record = async (scenario: string, extraArgs: string[] = []): Promise<void> => {
+  }
+
+  /** Previews the stack and writes tools/ci/fixtures/preview-<scenario>.json, checked and scrubbed. */
+  async record(scenario: string, extraArgs: string[] = []): Promise<void> {
     process.stderr.write(`record: preview ${scenario} ...\n`);
     // `preview --json` exits non-zero only on errors; its stdout is the JSON document either way.
-    const raw = await pulumi(["preview", "--json", ...extraArgs], "", false);
-    for (const [name, value] of Object.entries(secrets)) {
-      if (raw.includes(value)) throw new RecordingError(`record: preview ${scenario} contains ${name}`);
+    const raw = await this.pulumi(["preview", "--json", ...extraArgs], "", false);
+    for (const [name, value] of Object.entries(this.secrets as Record<keyof Secrets, string>)) {
+      if (raw.includes(value))
+        throw new ToolError("BAD_INPUT", `record: preview ${scenario} contains ${name}`);
     }
-    const doc = scrub(JSON.parse(raw.split(work).join("<project>")));
+    const doc = scrub(JSON.parse(raw.split(this.work).join("<project>")));
     const text = `${JSON.stringify(doc, null, 2)}\n`;
     for (const machinePath of [ROOT, os.homedir(), os.tmpdir()]) {
       if (text.includes(machinePath)) {
-        throw new RecordingError(`record: preview ${scenario} still names a machine path after scrubbing`);
+        throw new ToolError(
+          "BAD_INPUT",
+          `record: preview ${scenario} still names a machine path after scrubbing`,
+        );
       }
     }
     // Formatted as the repository's prettier check expects (the suite runs `prettier --check .`).
     const file = path.join(OUT, `preview-${scenario}.json`);
     const options = (await prettier.resolveConfig(file)) ?? {};
     fs.writeFileSync(file, await prettier.format(text, { ...options, filepath: file }));
-  };
+  }
 
+  remove(): void {
+    fs.rmSync(this.work, { recursive: true, force: true });
+  }
+}
+
+/** One template of the recorded catalogue. */
+function stackTemplate(name: string, varFile: string) {
+  return {
+    name,
+    packerTemplate: "packer/local/debian12-local.pkr.hcl",
+    varFile,
+    os: "debian",
+    version: "12",
+    tags: ["golden", "local"],
+    retention: 3,
+  };
+}
+type StackTemplate = ReturnType<typeof stackTemplate>;
+
+/** `stack init`, the dev stack's settings pointing at this run's devpool and versitygw, and the secrets. */
+async function configureStack(r: Recording, pool: Devpool, gw: VersityGw): Promise<void> {
+  await r.pulumi(["stack", "init"]);
+  const stackFile = path.join(r.proj, `Pulumi.${STACK}.yaml`);
+  fs.writeFileSync(
+    stackFile,
+    yaml.dump({
+      ...(yaml.load(fs.readFileSync(stackFile, "utf8")) as object),
+      config: {
+        "xcpng-templates:pool": { url: pool.url, username: "root", caCertificate: pool.certificate },
+        "xcpng-templates:s3": {
+          endpoint: gw.endpoint,
+          region: gw.region,
+          bucket: "xcpng-templates-dev",
+          forcePathStyle: true,
+          forceDestroy: true,
+        },
+        "xcpng-templates:templates": [
+          stackTemplate("debian-12-a", "tests/fixtures/e2e/a.pkrvars.hcl"),
+          stackTemplate("debian-12-b", "tests/fixtures/e2e/b.pkrvars.hcl"),
+        ],
+      },
+    }),
+  );
+  for (const key of ["poolPassword", "s3AccessKeyId", "s3SecretAccessKey"] as const) {
+    await r.pulumi(["config", "set", "--secret", key], r.secrets[key]);
+  }
+}
+
+/** var-file, file-added, file-removed: edits of one template's inputs, then of the Packer template. */
+async function recordInputEdits(r: Recording): Promise<void> {
+  let revert = r.edit("tests/fixtures/e2e/a.pkrvars.hcl", (t) =>
+    t.replace('tags       = ["e2e", "a"]', 'tags       = ["e2e", "a", "edited"]'),
+  );
+  await r.record("var-file");
+  revert();
+
+  // A new script, named in A's var file only.
+  const motd = path.join(r.proj, "packer/debian/motd.sh");
+  fs.writeFileSync(motd, "#!/usr/bin/env bash\nset -euo pipefail\necho 'golden template' >/etc/motd\n");
+  revert = r.edit("tests/fixtures/e2e/a.pkrvars.hcl", (t) =>
+    t.replace('"debian/install_guest_agent.sh"]', '"debian/install_guest_agent.sh", "debian/motd.sh"]'),
+  );
+  await r.record("file-added");
+  revert();
+  fs.rmSync(motd);
+
+  // The template's own list of common scripts loses one: both templates no longer use it.
+  revert = r.edit("packer/local/debian12-local.pkr.hcl", (t) => t.replace('"common/harden_system.sh", ', ""));
+  await r.record("file-removed");
+  revert();
+}
+
+/**
+ * tools/versions.env with PACKER_VERSION moved to the next patch release (`1.9.5` → `1.9.6`): a pin that differs
+ * from the current one, whatever it is.
+ */
+export function bumpPackerPin(versionsEnv: string): string {
+  return versionsEnv.replace(/^PACKER_VERSION=(.*)$/m, (_line, version: string) => {
+    const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+    if (m === null)
+      throw new ToolError("BAD_INPUT", `record: PACKER_VERSION=${version} is not MAJOR.MINOR.PATCH`);
+    return `PACKER_VERSION=${m[1]}.${m[2]}.${Number(m[3]) + 1}`;
+  });
+}
+
+/** shared-tools (a script both templates use, and the Packer pin), then the same with deploy.yml's filter. */
+async function recordSharedTools(r: Recording): Promise<void> {
+  const revertScript = r.edit("packer/common/harden_ssh.sh", (t) => `${t}# edited to record a fixture\n`);
+  const revertTools = r.edit("tools/versions.env", bumpPackerPin);
+  await r.record("shared-tools");
+  // The same change with a template filter, as deploy.yml runs it: only A and the catalogue index move.
+  const targets = templateTargets(STACK, "xcpng-templates", ["debian-12-a"]);
+  await r.record("shared-tools-targeted", [
+    ...targets.flatMap((t) => ["--target", t]),
+    "--target-dependents",
+  ]);
+  revertScript();
+  revertTools();
+}
+
+/** catalogue: the stack's own catalogue edited (A's tags changed, B removed, C added). */
+async function recordCatalogueEdit(r: Recording): Promise<void> {
+  const revert = r.edit(`Pulumi.${STACK}.yaml`, (text) => {
+    const doc = yaml.load(text) as { config: Record<string, unknown> };
+    const [a] = doc.config["xcpng-templates:templates"] as StackTemplate[];
+    if (a === undefined) throw new ToolError("BAD_INPUT", "record: the stack file lost its templates");
+    doc.config["xcpng-templates:templates"] = [
+      { ...a, tags: [...a.tags, "edited"] },
+      stackTemplate("debian-12-c", "tests/fixtures/e2e/b.pkrvars.hcl"),
+    ];
+    return yaml.dump(doc);
+  });
+  await r.record("catalogue");
+  revert();
+}
+
+async function main(): Promise<void> {
+  const r = new Recording();
+  let pool: Devpool | undefined;
+  let gw: VersityGw | undefined;
+  // Interrupted (Ctrl-C, a cancelled job): stop the S3 server, a child process that would outlive us, and
+  // remove the temporary tree; devpool lives in this process and goes with it.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void (gw?.stop() ?? Promise.resolve()).finally(() => {
+        r.remove();
+        process.exit(130);
+      });
+    });
+  }
   try {
     pool = await startDevpool({
-      dataDir: path.join(work, "devpool"),
+      dataDir: path.join(r.work, "devpool"),
       username: "root",
-      password: secrets.poolPassword,
+      password: r.secrets.poolPassword,
       tls: true,
     });
     gw = await startVersityGw({
-      dataDir: path.join(work, "s3"),
-      accessKey: secrets.s3AccessKeyId,
-      secretKey: secrets.s3SecretAccessKey,
+      dataDir: path.join(r.work, "s3"),
+      accessKey: r.secrets.s3AccessKeyId,
+      secretKey: r.secrets.s3SecretAccessKey,
     });
-    const template = (name: string, varFile: string) => ({
-      name,
-      packerTemplate: "packer/local/debian12-local.pkr.hcl",
-      varFile,
-      os: "debian",
-      version: "12",
-      tags: ["golden", "local"],
-      retention: 3,
-    });
-    await pulumi(["stack", "init"]);
-    fs.writeFileSync(
-      path.join(proj, `Pulumi.${STACK}.yaml`),
-      yaml.dump({
-        ...(yaml.load(fs.readFileSync(path.join(proj, `Pulumi.${STACK}.yaml`), "utf8")) as object),
-        config: {
-          "xcpng-templates:pool": { url: pool.url, username: "root", caCertificate: pool.certificate },
-          "xcpng-templates:s3": {
-            endpoint: gw.endpoint,
-            region: gw.region,
-            bucket: "xcpng-templates-dev",
-            forcePathStyle: true,
-            forceDestroy: true,
-          },
-          "xcpng-templates:templates": [
-            template("debian-12-a", "tests/fixtures/e2e/a.pkrvars.hcl"),
-            template("debian-12-b", "tests/fixtures/e2e/b.pkrvars.hcl"),
-          ],
-        },
-      }),
-    );
-    for (const key of ["poolPassword", "s3AccessKeyId", "s3SecretAccessKey"] as const) {
-      await pulumi(["config", "set", "--secret", key], secrets[key]);
-    }
+    await configureStack(r, pool, gw);
     fs.mkdirSync(OUT, { recursive: true });
     // A scenario renamed or dropped must not leave its old recording behind.
     for (const f of fs.readdirSync(OUT).filter((n) => /^preview-.*\.json$/.test(n)))
       fs.rmSync(path.join(OUT, f));
 
-    await record("create");
+    await r.record("create");
     process.stderr.write("record: pulumi up (builds both templates) ...\n");
-    await pulumi(["up", "--yes", "--skip-preview"]);
-    await record("no-changes");
-
-    let revert = edit("tests/fixtures/e2e/a.pkrvars.hcl", (t) =>
-      t.replace('tags       = ["e2e", "a"]', 'tags       = ["e2e", "a", "edited"]'),
-    );
-    await record("var-file");
-    revert();
-
-    // A new script, named in A's var file only.
-    const motd = path.join(proj, "packer/debian/motd.sh");
-    fs.writeFileSync(motd, "#!/usr/bin/env bash\nset -euo pipefail\necho 'golden template' >/etc/motd\n");
-    revert = edit("tests/fixtures/e2e/a.pkrvars.hcl", (t) =>
-      t.replace('"debian/install_guest_agent.sh"]', '"debian/install_guest_agent.sh", "debian/motd.sh"]'),
-    );
-    await record("file-added");
-    revert();
-    fs.rmSync(motd);
-
-    // The template's own list of common scripts loses one: both templates no longer use it.
-    revert = edit("packer/local/debian12-local.pkr.hcl", (t) => t.replace('"common/harden_system.sh", ', ""));
-    await record("file-removed");
-    revert();
-
-    const revertScript = edit("packer/common/harden_ssh.sh", (t) => `${t}# edited to record a fixture\n`);
-    const revertTools = edit("tools/versions.env", (t) =>
-      t.replace(/^PACKER_VERSION=.*$/m, "PACKER_VERSION=1.9.5"),
-    );
-    await record("shared-tools");
-    // The same change with a template filter, as deploy.yml runs it: only A and the catalogue index move.
-    const targets = templateTargets(STACK, "xcpng-templates", ["debian-12-a"]);
-    await record("shared-tools-targeted", [
-      ...targets.flatMap((t) => ["--target", t]),
-      "--target-dependents",
-    ]);
-    revertScript();
-    revertTools();
-
-    type Template = ReturnType<typeof template>;
-    revert = edit(`Pulumi.${STACK}.yaml`, (text) => {
-      const doc = yaml.load(text) as { config: Record<string, unknown> };
-      const [a] = doc.config["xcpng-templates:templates"] as Template[];
-      if (a === undefined) throw new RecordingError("record: the stack file lost its templates");
-      doc.config["xcpng-templates:templates"] = [
-        { ...a, tags: [...a.tags, "edited"] },
-        template("debian-12-c", "tests/fixtures/e2e/b.pkrvars.hcl"),
-      ];
-      return yaml.dump(doc);
-    });
-    await record("catalogue");
-    revert();
+    await r.pulumi(["up", "--yes", "--skip-preview"]);
+    await r.record("no-changes");
+    await recordInputEdits(r);
+    await recordSharedTools(r);
+    await recordCatalogueEdit(r);
 
     process.stderr.write("record: pulumi destroy ...\n");
-    await pulumi(["destroy", "--yes", "--skip-preview"]);
+    await r.pulumi(["destroy", "--yes", "--skip-preview"]);
   } finally {
     await pool?.stop();
     await gw?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
+    r.remove();
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

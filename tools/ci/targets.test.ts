@@ -4,7 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { parseTemplateFilter, resolveTargets, stackName, TargetsError, templateTargets } from "./targets";
+import { ToolError } from "../errors";
+import { parseTemplateFilter, resolveTargets, stackName, templateTargets } from "./targets";
 
 const ROOT = path.resolve(__dirname, "../..");
 const FIXTURES = path.join(__dirname, "fixtures");
@@ -69,18 +70,17 @@ describe("tools/ci/targets: a template filter as pulumi up --target URNs", () =>
       "ubuntu-24.04",
     ]);
     expect(parseTemplateFilter("")).to.deep.equal([]);
-    expect(() => parseTemplateFilter("debian-12, Debian_12, a::b")).to.throw(
-      TargetsError,
-      /lowercase letters.*"Debian_12", "a::b" was provided/,
-    );
+    expect(() => parseTemplateFilter("debian-12, Debian_12, a::b"))
+      .to.throw(ToolError, /lowercase letters.*"Debian_12", "a::b" was provided/)
+      .with.property("code", "USAGE");
   });
 
   it("takes the stack's own name from stack, org/stack or org/project/stack", () => {
     expect(stackName("prod")).to.equal("prod");
     expect(stackName("acme/prod")).to.equal("prod");
     expect(stackName("acme/xcpng-templates/prod")).to.equal("prod");
-    expect(() => stackName("a/b/c/d")).to.throw(TargetsError, /"a\/b\/c\/d"/);
-    expect(() => stackName("acme/")).to.throw(TargetsError);
+    expect(() => stackName("a/b/c/d")).to.throw(ToolError, /"a\/b\/c\/d"/);
+    expect(() => stackName("acme/")).to.throw(ToolError);
   });
 
   describe("against a project directory", () => {
@@ -102,10 +102,10 @@ describe("tools/ci/targets: a template filter as pulumi up --target URNs", () =>
     it("checks the names against the stack's catalogue and lists the known ones", () => {
       expect(resolveTargets(dir, "acme/prod", "ubuntu-24.04")).to.have.length(4);
       expect(() => resolveTargets(dir, "acme/prod", "debian-12, debian-13")).to.throw(
-        TargetsError,
+        ToolError,
         /"debian-13" is not in the catalogue of stack prod \(Pulumi\.prod\.yaml\); expected one of debian-12, ubuntu-24\.04/,
       );
-      expect(() => resolveTargets(dir, "prod", " , ")).to.throw(TargetsError, /filter is empty/);
+      expect(() => resolveTargets(dir, "prod", " , ")).to.throw(ToolError, /filter is empty/);
     });
 
     it("without a stack file (configuration kept elsewhere) only checks the names' form", () => {

@@ -18,13 +18,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-
-export class TargetsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "TargetsError";
-  }
-}
+import { ToolError } from "../errors";
 
 const COMPONENT = "xcpng:index:GoldenTemplate";
 /** Child type and name suffix of each resource of one template (providers/template.ts). */
@@ -43,7 +37,8 @@ export function parseTemplateFilter(filter: string): string[] {
   const names = [...new Set(filter.split(/[\s,]+/).filter((n) => n !== ""))];
   const bad = names.filter((n) => !TEMPLATE_NAME.test(n));
   if (bad.length > 0) {
-    throw new TargetsError(
+    throw new ToolError(
+      "USAGE",
       `targets: template names use lowercase letters, digits, '.', '_' or '-', but ${bad.map((b) => JSON.stringify(b)).join(", ")} was provided`,
     );
   }
@@ -54,7 +49,8 @@ export function parseTemplateFilter(filter: string): string[] {
 export function stackName(stack: string): string {
   const last = stack.split("/").pop() ?? "";
   if (!STACK_NAME.test(last) || stack.split("/").length > 3) {
-    throw new TargetsError(
+    throw new ToolError(
+      "USAGE",
       `targets: the stack must be "stack", "org/stack" or "org/project/stack", but "${stack}" was provided`,
     );
   }
@@ -88,16 +84,17 @@ export function catalogue(projectDir: string, project: string, stack: string): s
 export function resolveTargets(projectDir: string, stack: string, filter: string): string[] {
   const doc = yaml.load(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as { name?: unknown };
   if (typeof doc.name !== "string") {
-    throw new TargetsError(`targets: ${path.join(projectDir, "Pulumi.yaml")} has no project name`);
+    throw new ToolError("BAD_INPUT", `targets: ${path.join(projectDir, "Pulumi.yaml")} has no project name`);
   }
   const names = parseTemplateFilter(filter);
   if (names.length === 0) {
-    throw new TargetsError("targets: the template filter is empty; give at least one template name");
+    throw new ToolError("USAGE", "targets: the template filter is empty; give at least one template name");
   }
   const known = catalogue(projectDir, doc.name, stack);
   const unknown = known === undefined ? [] : names.filter((n) => !known.includes(n));
   if (known !== undefined && unknown.length > 0) {
-    throw new TargetsError(
+    throw new ToolError(
+      "USAGE",
       `targets: ${unknown.map((u) => JSON.stringify(u)).join(", ")} ${unknown.length === 1 ? "is" : "are"} not in the catalogue of stack ${stackName(stack)} (Pulumi.${stackName(stack)}.yaml); expected one of ${known.join(", ")}`,
     );
   }
@@ -110,13 +107,15 @@ export function main(argv: readonly string[], cwd: string): number {
     let filter: string | undefined;
     for (let i = 0; i < argv.length; i += 2) {
       const [flag, value] = [argv[i], argv[i + 1]];
-      if (value === undefined) throw new TargetsError(`targets: ${flag} needs a value`);
+      if (value === undefined) throw new ToolError("USAGE", `targets: ${flag} needs a value`);
       if (flag === "--stack") stack = value;
       else if (flag === "--templates") filter = value;
-      else throw new TargetsError(`targets: unknown option "${flag}" (expected --stack and --templates)`);
+      else
+        throw new ToolError("USAGE", `targets: unknown option "${flag}" (expected --stack and --templates)`);
     }
     if (stack === undefined || filter === undefined) {
-      throw new TargetsError(
+      throw new ToolError(
+        "USAGE",
         'targets: usage: targets.ts --stack <[org/]stack> --templates "<name>[, <name>…]"',
       );
     }

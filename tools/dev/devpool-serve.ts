@@ -2,11 +2,13 @@
 // Settings come from the environment so the password never appears in argv:
 //   DEVPOOL_DATA_DIR, DEVPOOL_PORT, DEVPOOL_USERNAME, DEVPOOL_PASSWORD, DEVPOOL_TLS=true|false
 import { startDevpool } from "../../devpool";
+import { ToolError } from "../errors";
 
 async function main(): Promise<void> {
   const env = (k: string): string => {
     const v = process.env[k];
-    if (v === undefined || v === "") throw new Error(`devpool-serve: ${k} is required in the environment`);
+    if (v === undefined || v === "")
+      throw new ToolError("USAGE", `devpool-serve: ${k} is required in the environment`);
     return v;
   };
   const pool = await startDevpool({

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { ToolError } from "../errors";
 import { ensureService } from "./services";
 import { printCatalogue } from "./table";
 
@@ -43,7 +44,8 @@ function readYaml(file: string): StackFile {
 }
 
 function portOf(url: unknown, what: string): number {
-  if (typeof url !== "string") throw new Error(`Pulumi.dev.yaml: ${what} must be a URL on 127.0.0.1`);
+  if (typeof url !== "string")
+    throw new ToolError("BAD_INPUT", `Pulumi.dev.yaml: ${what} must be a URL on 127.0.0.1`);
   const u = new URL(url);
   return Number(u.port || (u.protocol === "https:" ? 443 : 80));
 }
@@ -70,20 +72,19 @@ function run(
     child.stdin?.end(opts.input ?? "");
     child.on("error", reject);
     child.on("exit", (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}\n${err}`)),
+      code === 0
+        ? resolve(out)
+        : reject(new ToolError("COMMAND_FAILED", `${cmd} ${args.join(" ")} exited ${code}\n${err}`)),
     );
   });
 }
 
-async function main(): Promise<void> {
-  const t0 = Date.now();
-  const creds = credentials();
-  const committed = readYaml(path.join(ROOT, "Pulumi.dev.yaml"));
-  const config = committed.config ?? {};
+type DevConfig = Record<string, unknown>;
+
+/** versitygw and devpool of the embedded default, on the ports Pulumi.dev.yaml names (started, or reused). */
+async function startServices(config: DevConfig, creds: Credentials): Promise<void> {
   const pool = config[`${NS}:pool`] as { url?: unknown; username?: unknown } | undefined;
   const s3 = config[`${NS}:s3`] as { endpoint?: unknown } | undefined;
-
-  // Services of the embedded default.
   const runDir = path.join(DEV, "run");
   const s3Port = portOf(s3?.endpoint, "s3.endpoint");
   for (const d of ["meta", "versions", "buckets"]) fs.mkdirSync(path.join(DEV, "s3", d), { recursive: true });
@@ -123,18 +124,17 @@ async function main(): Promise<void> {
     runDir,
   });
   console.log(`[dev] devpool on 127.0.0.1:${poolPort}: ${dp}`);
+}
 
-  // Stack config: the committed file's settings plus this machine's encrypted secrets, in .dev/.
+/**
+ * The dev stack on its local file backend, selected, with this machine's secrets set in .dev/'s config file
+ * (the committed file's settings merged in). Returns the config file's path.
+ */
+async function prepareStack(config: DevConfig, creds: Credentials, env: NodeJS.ProcessEnv): Promise<string> {
   const configFile = path.join(DEV, `Pulumi.${STACK}.yaml`);
   const local = readYaml(configFile);
   const merged: StackFile = { ...local, config: { ...(local.config ?? {}), ...config } };
   fs.writeFileSync(configFile, yaml.dump(merged));
-
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PULUMI_BACKEND_URL: `file://${path.join(DEV, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: creds.passphrase,
-  };
   fs.mkdirSync(path.join(DEV, "state"), { recursive: true });
   const stacks = await run("pulumi", ["stack", "ls", "--json", "--non-interactive"], env, { quiet: true });
   if (!(JSON.parse(stacks) as { name: string }[]).some((s) => s.name === STACK)) {
@@ -160,6 +160,20 @@ async function main(): Promise<void> {
       },
     );
   }
+  return configFile;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const creds = credentials();
+  const config = readYaml(path.join(ROOT, "Pulumi.dev.yaml")).config ?? {};
+  await startServices(config, creds);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PULUMI_BACKEND_URL: `file://${path.join(DEV, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: creds.passphrase,
+  };
+  const configFile = await prepareStack(config, creds, env);
   const up = await run("pulumi", ["up", "--yes", "--config-file", configFile, "--non-interactive"], env);
   const changed =
     /^\s+[-+~]?\s*\d+ (to )?(create|created|update|updated|replace|replaced|delete|deleted)/m.test(up);
