@@ -11,7 +11,7 @@ import type { Agent } from "undici";
 import type { Xapi } from "xen-api";
 import { isXcpngError, messageOf } from "../errors";
 import type { XmlRpcValue } from "../xva/xmlrpc";
-import { PoolConnectionError, XapiError } from "./errors";
+import { PoolConnectionError, TransferInputError, XapiError } from "./errors";
 import { createPoolAgent, useDispatcher } from "./rpc-dispatcher";
 import { isSettled, type TaskReader, type TaskRecord, taskOutcome, waitForTask } from "./tasks";
 import { DEFAULT_XAPI_TIMEOUTS, withDeadline, type XapiTimeouts } from "./timeouts";
@@ -266,6 +266,8 @@ async function putWithTask(
   const readTask: TaskReader = (m, ref) => x.read<TaskRecord>(m, ref);
   const task = await x.write<string>("task.create", opts.taskLabel ?? `xcpng-templates: ${what}`, "");
   let last: TaskRecord | undefined;
+  let bodyFailure: unknown;
+  body.once("error", (e) => (bodyFailure = e));
   try {
     let sent;
     try {
@@ -278,6 +280,8 @@ async function putWithTask(
         opts.onProgress,
       );
     } catch (e) {
+      // Our input's failure: the pool has nothing to add.
+      if (e instanceof TransferInputError || (bodyFailure !== undefined && e === bodyFailure)) throw e;
       // The connection broke: the pool says why on the task, if it got that far.
       last = await waitForTask(
         readTask,
