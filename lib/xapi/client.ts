@@ -164,7 +164,6 @@ export async function withXapi<T>(
 ): Promise<T> {
   const base = parsePoolUrl(target);
   const timeouts: XapiTimeouts = { ...DEFAULT_XAPI_TIMEOUTS, ...options.timeouts };
-  const agent = createPoolAgent(target, timeouts);
   const { Xapi } = (await import("xen-api")) as typeof import("xen-api");
   const xapi: Xapi = new Xapi({
     url: target.url,
@@ -179,6 +178,7 @@ export async function withXapi<T>(
     // One retry policy for reads, ours (below): no second one inside xen-api.
     roCallRetryOptions: { tries: 1 },
   });
+  const agent = createPoolAgent(target, timeouts);
   try {
     useDispatcher(xapi, agent);
     const host = base.host;
