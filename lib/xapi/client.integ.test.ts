@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { startDevpool, type Devpool } from "../../devpool";
+import { DEFAULT_ROUTES, type RouteHandler } from "../../devpool/server";
 import { makeDiskVm } from "../../devpool/testing/fixtures";
 import { issueServerCert, makeCa } from "../../tests/support/test-pki";
 import { isXcpngError } from "../errors";
@@ -164,5 +165,64 @@ describe("lib/xapi withXapi (integ: devpool over TLS, CA and pin)", function () 
     const err = await rejection(withXapi(target, PASSWORD, () => Promise.reject(mine)));
     expect(err).to.equal(mine);
     expect(pool.engine.store.count("session")).to.equal(sessionsBefore);
+  });
+});
+
+describe("lib/xapi putResource when the connection breaks mid-upload (integ: devpool with a cutting /import)", function () {
+  this.timeout(30_000);
+  let dir: string;
+  let pool: Devpool;
+  let failTaskFirst = false;
+  // Reads the first chunk of the body, then (optionally failing the task as xapi would) cuts the connection.
+  const cuttingImport: RouteHandler = (engine, req, res, url) => {
+    engine.checkSession(url.searchParams.get("session_id") ?? "");
+    const task = url.searchParams.get("task_id") ?? "";
+    res.writeHead(200, "OK", { Connection: "close", "task-id": task });
+    res.flushHeaders();
+    req.once("data", () => {
+      if (failTaskFirst) engine.tasks.fail(task, "IMPORT_ERROR", ["cut by the test"]);
+      req.socket.destroy();
+    });
+  };
+  const body = () => Readable.from(Array.from({ length: 64 }, () => Buffer.alloc(64 * 1024, 7)));
+  const LENGTH = 64 * 64 * 1024;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "xapi-cut-"));
+    pool = await startDevpool(
+      { dataDir: dir, username: USER, password: PASSWORD },
+      { ...DEFAULT_ROUTES, PUT: { ...DEFAULT_ROUTES.PUT, "/import": cuttingImport } },
+    );
+  });
+  after(async () => {
+    await pool.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const target = (): PoolTarget => ({ url: pool.url, username: USER, insecureSkipVerify: false });
+
+  it("with a failed task: rejects with the task's XapiError", async () => {
+    failTaskFirst = true;
+    const err = await rejection(
+      withXapi(target(), PASSWORD, (x) => x.putResource("/import", {}, body(), { lengthBytes: LENGTH })),
+    );
+    expect(err, String(err)).to.be.instanceOf(XapiError);
+    expect([(err as XapiError).code, ...(err as XapiError).params]).to.deep.equal([
+      "IMPORT_ERROR",
+      "cut by the test",
+    ]);
+  });
+
+  it("with the task still pending: POOL_UNREACHABLE naming the task, which is cancelled", async () => {
+    failTaskFirst = false;
+    const err = await rejection(
+      withXapi(target(), PASSWORD, (x) => x.putResource("/import", {}, body(), { lengthBytes: LENGTH }), {
+        timeouts: { callTimeoutMs: 1000 },
+      }),
+    );
+    expect(err, String(err)).to.be.instanceOf(PoolConnectionError);
+    expect((err as PoolConnectionError).code).to.equal("POOL_UNREACHABLE");
+    expect((err as Error).message).to.match(/broke off .* no failure on its task OpaqueRef:/);
+    const task = /task (OpaqueRef:[0-9a-f-]+)/.exec((err as Error).message)![1]!;
+    expect(pool.engine.tasks.cancelRequested(task)).to.equal(true);
   });
 });

@@ -11,7 +11,7 @@ import type { Agent } from "undici";
 import type { Xapi } from "xen-api";
 import { isXcpngError, messageOf } from "../errors";
 import type { XmlRpcValue } from "../xva/xmlrpc";
-import { PoolConnectionError, TransferInputError, XapiError } from "./errors";
+import { PoolConnectionError, XapiError } from "./errors";
 import { createPoolAgent, useDispatcher } from "./rpc-dispatcher";
 import { isSettled, type TaskReader, type TaskRecord, taskOutcome, waitForTask } from "./tasks";
 import { DEFAULT_XAPI_TIMEOUTS, withDeadline, type XapiTimeouts } from "./timeouts";
@@ -266,23 +266,18 @@ async function putWithTask(
   const readTask: TaskReader = (m, ref) => x.read<TaskRecord>(m, ref);
   const task = await x.write<string>("task.create", opts.taskLabel ?? `xcpng-templates: ${what}`, "");
   let last: TaskRecord | undefined;
-  let bodyFailure: unknown;
-  body.once("error", (e) => (bodyFailure = e));
   try {
-    let sent;
-    try {
-      sent = await upload(
-        ctx,
-        path,
-        { ...query, session_id: x.sessionId(), task_id: task },
-        body,
-        opts.lengthBytes,
-        opts.onProgress,
-      );
-    } catch (e) {
-      // Our input's failure: the pool has nothing to add.
-      if (e instanceof TransferInputError || (bodyFailure !== undefined && e === bodyFailure)) throw e;
-      // The connection broke: the pool says why on the task, if it got that far.
+    const sent = await upload(
+      ctx,
+      path,
+      { ...query, session_id: x.sessionId(), task_id: task },
+      body,
+      opts.lengthBytes,
+      opts.onProgress,
+    );
+    if (sent.kind === "broken") {
+      // xapi reports a failed upload on its task and closes the connection: look there first.
+      // (A success is possible too: the pool had all it needed when the connection went.)
       last = await waitForTask(
         readTask,
         task,
@@ -290,19 +285,25 @@ async function putWithTask(
         what,
         true,
       ).catch(() => undefined);
-      if (last !== undefined && isSettled(last) && last.status !== "success") taskOutcome(last, task, what);
-      throw e;
+      if (last !== undefined && isSettled(last)) return taskOutcome(last, task, what);
+      throw new PoolConnectionError(
+        "POOL_UNREACHABLE",
+        `pool: ${what} on ${ctx.base.host} broke off (${codeOf(sent.cause) ?? messageOf(sent.cause)}) and the ` +
+          `pool reported no failure on its task ${task}. Check that the pool is up, then retry.`,
+        { cause: sent.cause },
+      );
     }
-    if (sent.statusCode !== 200) {
+    if (sent.kind === "refused") {
       last = await readTask("task.get_record", task);
       if (isSettled(last) && last.status !== "success") taskOutcome(last, task, what);
+      const page = sent.text
+        .replace(/<[^>]*>/g, " ")
+        .replace(/\s+/g, " ")
+        .trim()
+        .slice(0, 300);
       throw new PoolConnectionError(
         sent.statusCode === 401 ? "POOL_AUTH_FAILED" : "POOL_PROTOCOL_ERROR",
-        `pool: ${what} on ${ctx.base.host} answered HTTP ${sent.statusCode}: ${sent.text
-          .replace(/<[^>]*>/g, " ")
-          .replace(/\s+/g, " ")
-          .trim()
-          .slice(0, 300)}`,
+        `pool: ${what} on ${ctx.base.host} answered HTTP ${sent.statusCode}: ${page}`,
       );
     }
     last = await waitForTask(readTask, task, ctx.timeouts.transferIdleTimeoutMs, what);

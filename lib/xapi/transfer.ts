@@ -87,7 +87,8 @@ function start(
       res = r;
       resolve(r);
     });
-    req.once("error", (e) =>
+    // `on`, not `once`: node:http may report a socket error on the request again after the answer came.
+    req.on("error", (e) =>
       reject(
         e instanceof PoolConnectionError
           ? e
@@ -169,7 +170,7 @@ function lengthGuard(
 }
 
 /** The answer to a refused upload; a redirect cannot be followed once the body has started, so it is an error. */
-async function refusal(url: URL, res: http.IncomingMessage): Promise<UploadResult> {
+async function refusal(url: URL, res: http.IncomingMessage): Promise<UploadOutcome> {
   if (res.statusCode === 302) {
     res.resume();
     const to = res.headers.location === undefined ? "nowhere" : new URL(res.headers.location, url).host;
@@ -179,7 +180,7 @@ async function refusal(url: URL, res: http.IncomingMessage): Promise<UploadResul
         `stream). Point pool.url at ${to}, the host that holds the target storage, and retry.`,
     );
   }
-  return { statusCode: res.statusCode ?? 0, headers: res.headers, text: await excerpt(res) };
+  return { kind: "refused", statusCode: res.statusCode ?? 0, text: await excerpt(res) };
 }
 
 /** Reads a small answer (an error page) whole; gives up quietly on errors and after 64 KiB. */
@@ -198,18 +199,21 @@ async function excerpt(body: Readable): Promise<string> {
   return Buffer.concat(parts).toString("utf8");
 }
 
-export interface UploadResult {
-  readonly statusCode: number;
-  readonly headers: http.IncomingHttpHeaders;
-  /** The answer's text when it was not 200 (xapi's error page), else "". */
-  readonly text: string;
-}
+/** How an upload ended, when it got as far as a verified connection. */
+export type UploadOutcome =
+  /** 200, every byte sent, the answer read to its end (the pool closed the connection). */
+  | { readonly kind: "done" }
+  /** A non-200 answer, sent before the body was read: its status and text (xapi's error page). */
+  | { readonly kind: "refused"; readonly statusCode: number; readonly text: string }
+  /** The connection broke during the upload (reset, closed): the pool's task may say why. */
+  | { readonly kind: "broken"; readonly cause: unknown };
 
 /**
  * PUT `body` (exactly `lengthBytes`, sent as Content-Length: xapi refuses chunked encoding) to a transfer handler.
- * xapi answers 200 before reading the body and closes the connection once it is done with it; this resolves
- * then. A non-200 answer (sent before the body is read: 401, 403, 404, 500 with xapi's error page) stops the
- * upload and resolves with its text. A redirect cannot be followed once the body has started: it is refused.
+ * xapi answers 200 before reading the body and closes the connection once it is done with it. A non-200 answer
+ * stops the upload. Throws for what the pool has nothing to add to: a connection that could not be made or
+ * verified, a timeout, a body of the wrong length ({@link TransferInputError}), the body's own error, a redirect
+ * (which cannot be followed once a stream has started).
  */
 export async function upload(
   ctx: TransferContext,
@@ -218,7 +222,7 @@ export async function upload(
   body: Readable,
   lengthBytes: number,
   onProgress?: (sentBytes: number, totalBytes: number) => void,
-): Promise<UploadResult> {
+): Promise<UploadOutcome> {
   const url = urlOf(ctx.base, path, query);
   const what = `pool: ${describe("PUT", url)}`;
   if (!Number.isSafeInteger(lengthBytes) || lengthBytes < 0) {
@@ -230,24 +234,33 @@ export async function upload(
     "Content-Length": String(lengthBytes),
     "Content-Type": "application/octet-stream",
   });
+  // A socket error on the verified connection (ours are PoolConnectionErrors: connect, trust, timeout).
+  let broken: unknown;
+  req.on("error", (e) => {
+    if (!(e instanceof PoolConnectionError)) broken ??= e;
+  });
   let answered: http.IncomingMessage | undefined;
   void response.then(
     (r) => (answered = r),
     () => undefined,
   );
   const sending = pipeline(body, lengthGuard(lengthBytes, what, onProgress), req);
-  // Whichever comes first: an answer (a refusal comes before the body is read; a 200 too), or the upload's end.
-  const first = await Promise.race([
-    response.then((res) => ({ res })),
-    sending.then(
-      () => ({ sent: true as const }),
-      (e: unknown) => ({ failed: e }),
-    ),
-  ]);
-  if ("failed" in first) {
+  const failed = (e: unknown): UploadOutcome | Promise<UploadOutcome> => {
     // A refusal that closed the connection under our writes: its answer says more than EPIPE.
     if (answered !== undefined && answered.statusCode !== 200) return refusal(url, answered);
-    throw first.failed;
+    if (broken !== undefined) return { kind: "broken", cause: broken };
+    throw e;
+  };
+  // Whichever comes first: an answer (a refusal comes before the body is read; a 200 too), or the upload's end.
+  let first;
+  try {
+    first = await Promise.race([
+      response.then((res) => ({ res })),
+      sending.then(() => ({ sent: true as const })),
+    ]);
+  } catch (e) {
+    sending.catch(() => undefined);
+    return failed(e);
   }
   const res = "res" in first ? first.res : await response;
   if (res.statusCode !== 200) {
@@ -257,12 +270,16 @@ export async function upload(
     req.destroy();
     return out;
   }
-  await sending;
-  // xapi closes the connection once it has dealt with the body: read the (empty) answer to its end.
-  await new Promise<void>((resolve, reject) => {
-    res.once("end", resolve);
-    res.once("error", reject);
-    res.resume();
-  });
-  return { statusCode: 200, headers: res.headers, text: "" };
+  try {
+    await sending;
+    // xapi closes the connection once it has dealt with the body: read the (empty) answer to its end.
+    await new Promise<void>((resolve, reject) => {
+      res.once("end", resolve);
+      res.once("error", reject);
+      res.resume();
+    });
+  } catch (e) {
+    return failed(e);
+  }
+  return { kind: "done" };
 }
