@@ -1,5 +1,16 @@
+import { XcpngError } from "../errors";
 import type { XapiSession } from "./client";
 import { XapiError } from "./errors";
+
+/** Several VMs carry one build's tag: which one is the build's cannot be decided. */
+export class AmbiguousBuildIdError extends XcpngError {
+  /** The uuids of the VMs that carry the tag. */
+  readonly vmUuids: readonly string[];
+  constructor(message: string, vmUuids: readonly string[]) {
+    super("AMBIGUOUS_BUILD_ID", message);
+    this.vmUuids = vmUuids;
+  }
+}
 
 /** The tag that ties a template on the pool to the build that produced it (never look templates up by name). */
 export function buildIdTag(buildId: string): string {
@@ -37,6 +48,11 @@ interface VmRecord {
 
 const NULL_REF = "OpaqueRef:NULL";
 
+/** The object no longer exists (xapi's HANDLE_INVALID for a ref, UUID_INVALID for a uuid). */
+function isGone(e: unknown): boolean {
+  return e instanceof XapiError && (e.code === "HANDLE_INVALID" || e.code === "UUID_INVALID");
+}
+
 async function factsOf(x: XapiSession, ref: string, vm: VmRecord): Promise<TemplateFacts> {
   const disks: { vdiRef: string; vdiUuid: string; virtualSize: number }[] = [];
   for (const vbdRef of vm.VBDs) {
@@ -71,11 +87,11 @@ export async function findByBuildId(x: XapiSession, buildId: string): Promise<Te
   const all = await x.read<Record<string, VmRecord>>("VM.get_all_records");
   const hits = Object.entries(all).filter(([, vm]) => !vm.is_control_domain && vm.tags.includes(tag));
   if (hits.length > 1) {
-    throw new XapiError(
-      `pool: ${hits.length} VMs carry the tag ${tag} (${hits.map(([, v]) => v.uuid).join(", ")}); a build id must be ` +
+    const uuids = hits.map(([, v]) => v.uuid);
+    throw new AmbiguousBuildIdError(
+      `pool: ${hits.length} VMs carry the tag ${tag} (${uuids.join(", ")}); a build id must be ` +
         `unique. Remove the stray copies on the pool, then run 'pulumi up' again.`,
-      "AMBIGUOUS_BUILD_ID",
-      [tag],
+      uuids,
     );
   }
   const hit = hits[0];
@@ -88,8 +104,7 @@ export async function findByUuid(x: XapiSession, uuid: string): Promise<Template
   try {
     ref = await x.read<string>("VM.get_by_uuid", uuid);
   } catch (e) {
-    if (e instanceof XapiError && (e.code === "UUID_INVALID" || e.code === "HANDLE_INVALID"))
-      return undefined;
+    if (isGone(e)) return undefined;
     throw e;
   }
   const vm = await x.read<VmRecord>("VM.get_record", ref);
@@ -98,18 +113,16 @@ export async function findByUuid(x: XapiSession, uuid: string): Promise<Template
 
 /** Destroys the VM and then its disks (VM.destroy leaves VDIs behind). Already-gone objects are fine. */
 export async function destroyTemplate(x: XapiSession, facts: TemplateFacts): Promise<void> {
-  const gone = (e: unknown) =>
-    e instanceof XapiError && (e.code === "HANDLE_INVALID" || e.code === "UUID_INVALID");
   try {
     await x.write("VM.destroy", facts.ref);
   } catch (e) {
-    if (!gone(e)) throw e;
+    if (!isGone(e)) throw e;
   }
   for (const d of facts.disks) {
     try {
       await x.write("VDI.destroy", d.vdiRef);
     } catch (e) {
-      if (!gone(e)) throw e;
+      if (!isGone(e)) throw e;
     }
   }
 }

@@ -1,5 +1,4 @@
-// The xen-api npm package (ESM, no types): the subset this project uses. Shapes from its index.mjs (4.7.6)
-// and shared/reference/xapi-protocol.md §E.
+// The xen-api npm package (ESM, no types): the subset this project uses. Shapes from its index.mjs (4.7.6).
 declare module "xen-api" {
   import type { Readable } from "node:stream";
 
@@ -11,6 +10,8 @@ declare module "xen-api" {
     watchEvents?: boolean | string[];
     callTimeout?: number;
     httpInactivityTimeout?: number;
+    /** pRetry options of read-only calls (`*.get_*`); `when` is fixed to ECONNRESET. */
+    roCallRetryOptions?: { tries?: number; delay?: number };
     transport?: "auto" | "json-rpc" | "xml-rpc";
   }
 
@@ -25,6 +26,7 @@ declare module "xen-api" {
     connect(): Promise<void>;
     disconnect(): Promise<void>;
     readonly sessionId: string;
+    readonly status: "disconnected" | "connecting" | "connected";
     call<T = unknown>(method: string, ...args: unknown[]): Promise<T>;
     getResource(
       pathname: string,
