@@ -6,7 +6,7 @@ import type * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createVm } from "./api/objects";
 import { DevpoolEngine } from "./engine";
-import { DevpoolConfigError, XapiError } from "./errors";
+import { DevpoolConfigError, ServerError } from "./errors";
 import type { DevpoolFaults } from "./faults";
 import { now } from "./rpc/format";
 import { NULL_REF } from "./model/types";
@@ -14,7 +14,7 @@ import { createServer, DEFAULT_ROUTES, type Routes } from "./server";
 import { loadOrCreateIdentity } from "./tls";
 
 export type { DevpoolFaults, MethodFailure, ImportFailure } from "./faults";
-export { XapiError } from "./errors";
+export { ServerError } from "./errors";
 
 /** How long stop() lets in-flight responses finish before closing their connections. */
 const STOP_GRACE_MS = 2000;
@@ -138,7 +138,7 @@ export async function startDevpool(opts: DevpoolOptions, routes: Routes = DEFAUL
 function setGuestMetrics(engine: DevpoolEngine, vm: string, m: GuestMetrics): string {
   const { store } = engine;
   const ref = store.has("VM", vm) ? vm : store.refByUuid("VM", vm);
-  if (ref === undefined) throw new XapiError("HANDLE_INVALID", ["VM", vm]);
+  if (ref === undefined) throw new ServerError("HANDLE_INVALID", ["VM", vm]);
   const rec = store.require("VM", ref);
   const values = {
     os_version: { ...(m.os_version ?? {}) },

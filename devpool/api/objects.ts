@@ -5,7 +5,7 @@
  * but never its VDIs (xapi_vm_helpers.ml).
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { EPOCH, now } from "../rpc/format";
 import type { Rec } from "../model/store";
 import { NULL_REF } from "../model/types";
@@ -100,7 +100,7 @@ export function createVdi(engine: Engine, values: Rec): string {
   const srRec = engine.store.require("SR", sr);
   const size = Number(values.virtual_size ?? 0);
   if (!Number.isInteger(size) || size < 0) {
-    throw new XapiError("INVALID_VALUE", ["virtual_size", String(values.virtual_size)]);
+    throw new ServerError("INVALID_VALUE", ["virtual_size", String(values.virtual_size)]);
   }
   const uuid = str(values.uuid) === "" ? randomUUID() : str(values.uuid);
   engine.disks.create(uuid, size);
@@ -143,7 +143,7 @@ export function destroyVdi(engine: Engine, ref: string): void {
   const vdi = engine.store.require("VDI", ref);
   for (const vbd of vdi.VBDs as string[]) {
     if (engine.store.get("VBD", vbd)?.currently_attached === true)
-      throw new XapiError("VDI_IN_USE", [ref, "destroy"]);
+      throw new ServerError("VDI_IN_USE", [ref, "destroy"]);
   }
   // Xapi_vdi.destroy removes the (detached) VBDs that still point at the VDI.
   for (const vbd of vdi.VBDs as string[]) if (engine.store.has("VBD", vbd)) engine.store.remove("VBD", vbd);
@@ -197,7 +197,7 @@ export function createVbd(engine: Engine, values: Rec): string {
   const vdi = str(values.VDI);
   const empty = values.empty === true;
   if (!empty && vdi !== NULL_REF) store.require("VDI", vdi);
-  if (!empty && vdi === NULL_REF) throw new XapiError("VDI_IS_NOT_PRESENT", [vdi]);
+  if (!empty && vdi === NULL_REF) throw new ServerError("VDI_IS_NOT_PRESENT", [vdi]);
   const used = usedUserdevices(engine, vm);
   let userdevice = str(values.userdevice);
   if (userdevice === "autodetect" || userdevice === "") {
@@ -205,7 +205,7 @@ export function createVbd(engine: Engine, values: Rec): string {
     while (used.has(String(n))) n++;
     userdevice = String(n);
   } else if (used.has(userdevice)) {
-    throw new XapiError("DEVICE_ALREADY_EXISTS", [userdevice]);
+    throw new ServerError("DEVICE_ALREADY_EXISTS", [userdevice]);
   }
   return store.add("VBD", {
     allowed_operations: ["attach", "plug"],
@@ -237,7 +237,8 @@ export function createVif(engine: Engine, values: Rec): string {
   const network = store.require("network", str(values.network));
   const device = str(values.device);
   for (const vif of vm.VIFs as string[]) {
-    if (str(store.get("VIF", vif)?.device) === device) throw new XapiError("DEVICE_ALREADY_EXISTS", [device]);
+    if (str(store.get("VIF", vif)?.device) === device)
+      throw new ServerError("DEVICE_ALREADY_EXISTS", [device]);
   }
   const mac = str(values.MAC);
   return store.add("VIF", {

@@ -3,6 +3,7 @@
  * implementations come from the generic accessors (`generic.ts`) and the hand-written class modules. A datamodel
  * message with no implementation is not registered and answers MESSAGE_METHOD_UNKNOWN, never a silent success.
  */
+import { DevpoolDefectError } from "../errors";
 import type { MessageSchema, ParamSchema, Schema } from "../model/schema";
 import type { DMType } from "../model/types";
 import type { Handler } from "./context";
@@ -19,7 +20,8 @@ export interface MethodDef {
   readonly handler: Handler;
 }
 
-/** Classes whose messages have no Async twin (xapi-protocol.md §A.6). */
+/** Classes whose messages have no Async twin (ocaml/idl/ocaml_backend/gen_client.ml `has_async`: session, task and event calls are
+ * not async). */
 const NO_ASYNC_CLASSES = new Set(["session", "task", "event"]);
 
 export class Registry {
@@ -30,7 +32,7 @@ export class Registry {
   message(name: string): MessageSchema {
     const dot = name.indexOf(".");
     const m = this.schema.classes.get(name.slice(0, dot))?.messages.get(name.slice(dot + 1));
-    if (m === undefined) throw new TypeError(`devpool: ${name} is not a datamodel message`);
+    if (m === undefined) throw new DevpoolDefectError(`devpool: ${name} is not a datamodel message`);
     return m;
   }
 

@@ -4,7 +4,7 @@
  * or 4 parameters are all valid (`xen-api` sends 2, packer sends 4).
  */
 import { timingSafeEqual } from "node:crypto";
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import type { CallContext } from "./context";
 import type { Registry } from "./registry";
 
@@ -18,7 +18,7 @@ function same(a: string, b: string): boolean {
 export function authenticate(ctx: Pick<CallContext, "engine">, uname: string, pwd: string): void {
   const { username, password } = ctx.engine.credentials;
   if (!(same(uname, username) && same(pwd, password))) {
-    throw new XapiError("SESSION_AUTHENTICATION_FAILED", [uname, "Authentication failure"]);
+    throw new ServerError("SESSION_AUTHENTICATION_FAILED", [uname, "Authentication failure"]);
   }
 }
 

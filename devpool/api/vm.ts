@@ -2,10 +2,10 @@
  * VM.*: lifecycle (power state changes only: there is no guest), clone/copy/snapshot with their disks, template
  * conversion, provisioning of template disks, and the checked setters packer and the product call
  * (set_VCPUs_*, set_memory_*). Error codes and parameters follow xapi_vm.ml, xapi_vm_clone.ml and
- * xapi_vm_lifecycle.ml (xapi-protocol.md §B.2).
+ * xapi_vm_lifecycle.ml (all in ocaml/xapi/).
  */
 import { randomUUID } from "node:crypto";
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { EPOCH, now } from "../rpc/format";
 import type { Rec } from "../model/store";
 import { NULL_REF } from "../model/types";
@@ -210,7 +210,7 @@ function checkMemory(ref: string, rec: Rec, patch: Rec): Rec {
     m.memory_static_max,
   ].map(Number) as [number, number, number, number];
   if (!(smin <= dmin && dmin <= dmax && dmax <= smax)) {
-    throw new XapiError("MEMORY_CONSTRAINT_VIOLATION", [
+    throw new ServerError("MEMORY_CONSTRAINT_VIOLATION", [
       `Memory limits must satisfy: static_min <= dynamic_min <= dynamic_max <= static_max (VM ${ref}: ` +
         `${smin} <= ${dmin} <= ${dmax} <= ${smax})`,
     ]);
@@ -251,7 +251,7 @@ export function registerVm(reg: Registry): void {
     const ref = str(self);
     const rec = vm(ctx, ref);
     if (rec.is_default_template === true || (rec.other_config as Rec).default_template === "true") {
-      throw new XapiError("VM_CANNOT_DELETE_DEFAULT_TEMPLATE", []);
+      throw new ServerError("VM_CANNOT_DELETE_DEFAULT_TEMPLATE", []);
     }
     assertVmOperation(ref, rec, "destroy");
     destroyVm(ctx.engine, ref);
@@ -374,7 +374,7 @@ export function registerVm(reg: Registry): void {
     assertVmOperation(ref, rec, "changing_VCPUs");
     const n = value as number;
     if (n < 1 || n < Number(rec.VCPUs_at_startup)) {
-      throw new XapiError("VALUE_NOT_SUPPORTED", [
+      throw new ServerError("VALUE_NOT_SUPPORTED", [
         "VCPU values",
         String(n),
         "must satisfy 0 < VCPUs_at_startup <= VCPUs_max",
@@ -388,7 +388,7 @@ export function registerVm(reg: Registry): void {
     assertVmOperation(ref, rec, "changing_VCPUs");
     const n = value as number;
     if (n < 1 || n > Number(rec.VCPUs_max)) {
-      throw new XapiError("VALUE_NOT_SUPPORTED", [
+      throw new ServerError("VALUE_NOT_SUPPORTED", [
         "VCPU values",
         String(n),
         "must satisfy 0 < VCPUs_at_startup <= VCPUs_max",

@@ -1,5 +1,5 @@
 /**
- * `GET /export` (export.ml handler; xapi-protocol.md §C.2): streams the VM as a genuine XVA, built by the project's
+ * `GET /export` (ocaml/xapi/export.ml `handler`): streams the VM as a genuine XVA, built by the project's
  * XVA library from devpool's records and disk files.
  *
  * - The VM is named by `ref` (wins) or `uuid`; it must be Halted or Suspended (VM_BAD_POWER_STATE otherwise), and
@@ -22,7 +22,7 @@ import {
   extentsDiskSource,
 } from "../../lib/xva";
 import type { DevpoolEngine } from "../engine";
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { assertVmOperation } from "../model/vm-lifecycle";
 import { PRODUCT_VERSION, XAPI_MAJOR, XAPI_MINOR } from "../seed/seed";
 import { BLOCK_BYTES, isZero } from "../storage/disks";
@@ -68,7 +68,7 @@ export function allocatedDiskSource(engine: DevpoolEngine, uuid: string, virtual
 /** Writes a chunk, waiting for the socket to drain when its buffer is full; rejects if the client goes away. */
 function write(res: http.ServerResponse, chunk: Buffer): Promise<void> {
   if (res.destroyed)
-    return Promise.reject(new XapiError("VDI_IO_ERROR", ["the client closed the connection"]));
+    return Promise.reject(new ServerError("VDI_IO_ERROR", ["the client closed the connection"]));
   if (res.write(chunk)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const onDrain = () => {
@@ -77,7 +77,7 @@ function write(res: http.ServerResponse, chunk: Buffer): Promise<void> {
     };
     const onClose = () => {
       res.off("drain", onDrain);
-      reject(new XapiError("VDI_IO_ERROR", ["the client closed the connection"]));
+      reject(new ServerError("VDI_IO_ERROR", ["the client closed the connection"]));
     };
     res.once("drain", onDrain);
     res.once("close", onClose);
@@ -118,10 +118,10 @@ export async function exportVm(
       vm = ref;
     } else if (uuid !== undefined) {
       const byUuid = store.refByUuid("VM", uuid);
-      if (byUuid === undefined) throw new XapiError("UUID_INVALID", ["VM", uuid]);
+      if (byUuid === undefined) throw new ServerError("UUID_INVALID", ["VM", uuid]);
       vm = byUuid;
     } else {
-      throw new XapiError("INTERNAL_ERROR", ["export needs a ref or uuid parameter naming the VM"]);
+      throw new ServerError("INTERNAL_ERROR", ["export needs a ref or uuid parameter naming the VM"]);
     }
     const preserve = t.param("preserve_power_state") === "true";
     assertVmOperation(vm, store.require("VM", vm), "export");
@@ -180,10 +180,12 @@ export async function exportVm(
     // Not destroyed on leaving the loop (that destroys it with an AbortError that nobody listens to once the
     // loop is gone: a client hanging up mid-export crashed the pool); the catch below destroys it quietly.
     for await (const piece of writer.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-      if (engine.tasks.cancelRequested(t.task)) throw new XapiError("TASK_CANCELLED", [t.task]);
+      if (engine.tasks.cancelRequested(t.task)) throw new ServerError("TASK_CANCELLED", [t.task]);
       if (cutAfter !== undefined && sent + piece.length >= cutAfter) {
         await writeThenCut(res, piece.subarray(0, cutAfter - sent));
-        throw new XapiError("VDI_IO_ERROR", [`devpool fault injection: export cut after ${cutAfter} bytes`]);
+        throw new ServerError("VDI_IO_ERROR", [
+          `devpool fault injection: export cut after ${cutAfter} bytes`,
+        ]);
       }
       await write(res, piece);
       sent += piece.length;
@@ -200,9 +202,9 @@ export async function exportVm(
     // The archive's producer may still fail after this (its sources are cut off): nothing is left to tell.
     writer.on("error", () => undefined);
     writer.destroy();
-    if (e instanceof XapiError && e.code === "TASK_CANCELLED") engine.tasks.cancelled(t.task);
-    else if (e instanceof XapiError) failTask(t, e);
-    else failTask(t, new XapiError("VDI_IO_ERROR", [`export stream failed: ${(e as Error).message}`]));
+    if (e instanceof ServerError && e.code === "TASK_CANCELLED") engine.tasks.cancelled(t.task);
+    else if (e instanceof ServerError) failTask(t, e);
+    else failTask(t, new ServerError("VDI_IO_ERROR", [`export stream failed: ${(e as Error).message}`]));
     res.destroy();
   } finally {
     t.finish();

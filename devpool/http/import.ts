@@ -1,5 +1,5 @@
 /**
- * `PUT /import` (import.ml handler; xapi-protocol.md §C.3): reads an XVA (plain, gzip or zstd), verifies every
+ * `PUT /import` (ocaml/xapi/import.ml `handler`): reads an XVA (plain, gzip or zstd), verifies every
  * chunk with the project's XVA library, and creates the VM (a template if it was one) with its disks and guest
  * metrics in `sr_id` / `sr_uuid` / the pool's default SR.
  *
@@ -13,9 +13,10 @@
  *   and fails the task with xapi's error code.
  */
 import type * as http from "node:http";
+import { XcpngError } from "../../lib/errors";
 import { XvaChecksumError, XvaFormatError, parseXva } from "../../lib/xva";
 import type { DevpoolEngine } from "../engine";
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { NULL_REF } from "../model/types";
 import { encodeValue } from "../rpc/xmlrpc";
 import { W } from "../rpc/wire";
@@ -34,36 +35,36 @@ import {
   type Transfer,
 } from "./transfer";
 
-class HttpRefusal extends Error {
+/** A request refused before any byte of the body is read: the HTTP status to answer and the task's error. */
+class HttpRefusal extends XcpngError {
   constructor(
     readonly status: number,
     readonly reason: string,
-    readonly error: XapiError,
+    readonly error: ServerError,
   ) {
-    super(error.message);
-    this.name = "HttpRefusal";
+    super("DEVPOOL_HTTP_REFUSAL", `HTTP ${status} ${reason}: ${error.message}`, { cause: error });
   }
 }
 
 /** xapi's error for what went wrong (import.ml maps its exceptions to IMPORT_ERROR_* codes). */
-export function importError(e: unknown): XapiError {
-  if (e instanceof XapiError) return e;
-  if (e instanceof XvaChecksumError) return new XapiError("IMPORT_ERROR", [e.message]);
+export function importError(e: unknown): ServerError {
+  if (e instanceof ServerError) return e;
+  if (e instanceof XvaChecksumError) return new ServerError("IMPORT_ERROR", [e.message]);
   if (e instanceof XvaFormatError) {
     switch (e.code) {
       case "TRUNCATED":
-        return new XapiError("IMPORT_ERROR_PREMATURE_EOF", []);
+        return new ServerError("IMPORT_ERROR_PREMATURE_EOF", []);
       case "UNSUPPORTED_VERSION":
-        return new XapiError("IMPORT_INCOMPATIBLE_VERSION", []);
+        return new ServerError("IMPORT_INCOMPATIBLE_VERSION", []);
       case "NOT_XVA":
         return e.entry !== undefined && e.entry !== "ova.xml"
-          ? new XapiError("IMPORT_ERROR_UNEXPECTED_FILE", ["ova.xml", e.entry])
-          : new XapiError("IMPORT_ERROR", [e.message]);
+          ? new ServerError("IMPORT_ERROR_UNEXPECTED_FILE", ["ova.xml", e.entry])
+          : new ServerError("IMPORT_ERROR", [e.message]);
       default:
-        return new XapiError("IMPORT_ERROR", [e.message]);
+        return new ServerError("IMPORT_ERROR", [e.message]);
     }
   }
-  return new XapiError("IMPORT_ERROR", [e instanceof Error ? e.message : String(e)]);
+  return new ServerError("IMPORT_ERROR", [e instanceof Error ? e.message : String(e)]);
 }
 
 function targetSr(t: Transfer): string {
@@ -73,20 +74,20 @@ function targetSr(t: Transfer): string {
   let sr: string | undefined;
   if (id !== undefined && id !== NULL_REF) {
     if (!store.has("SR", id))
-      throw new HttpRefusal(404, "Not Found", new XapiError("HANDLE_INVALID", ["SR", id]));
+      throw new HttpRefusal(404, "Not Found", new ServerError("HANDLE_INVALID", ["SR", id]));
     sr = id;
   } else if (uuid !== undefined) {
     sr = store.refByUuid("SR", uuid);
     if (sr === undefined)
-      throw new HttpRefusal(404, "Not Found", new XapiError("UUID_INVALID", ["SR", uuid]));
+      throw new HttpRefusal(404, "Not Found", new ServerError("UUID_INVALID", ["SR", uuid]));
   } else {
     sr = store.get("pool", t.engine.poolRef())?.default_SR as string | undefined;
     if (sr === undefined || !store.has("SR", sr)) {
-      throw new HttpRefusal(500, "Internal Error", new XapiError("DEFAULT_SR_NOT_FOUND", [sr ?? NULL_REF]));
+      throw new HttpRefusal(500, "Internal Error", new ServerError("DEFAULT_SR_NOT_FOUND", [sr ?? NULL_REF]));
     }
   }
   if (store.require("SR", sr).content_type === "iso") {
-    throw new HttpRefusal(400, "Bad Request", new XapiError("SR_OPERATION_NOT_SUPPORTED", [sr]));
+    throw new HttpRefusal(400, "Bad Request", new ServerError("SR_OPERATION_NOT_SUPPORTED", [sr]));
   }
   return sr;
 }
@@ -107,7 +108,7 @@ export async function importVm(
   let sr: string;
   try {
     if (req.headers["transfer-encoding"] !== undefined) {
-      throw new HttpRefusal(403, "Forbidden", new XapiError("IMPORT_ERROR_CANNOT_HANDLE_CHUNKED", []));
+      throw new HttpRefusal(403, "Forbidden", new ServerError("IMPORT_ERROR_CANNOT_HANDLE_CHUNKED", []));
     }
     sr = targetSr(t);
   } catch (e) {
@@ -129,12 +130,12 @@ export async function importVm(
   let doneBytes = 0;
   try {
     for await (const ev of parseXva(input)) {
-      if (engine.tasks.cancelRequested(t.task)) throw new XapiError("TASK_CANCELLED", [t.task]);
+      if (engine.tasks.cancelRequested(t.task)) throw new ServerError("TASK_CANCELLED", [t.task]);
       switch (ev.type) {
         case "header": {
           const v = ev.header.version;
           if (v.xapi_major > XAPI_MAJOR || (v.xapi_major === XAPI_MAJOR && v.xapi_minor > XAPI_MINOR)) {
-            throw new XapiError("IMPORT_INCOMPATIBLE_VERSION", []);
+            throw new ServerError("IMPORT_INCOMPATIBLE_VERSION", []);
           }
           const injected = engine.faults.takeImportFailure();
           if (injected !== undefined) throw injected;
@@ -144,7 +145,7 @@ export async function importVm(
         }
         case "disk-start": {
           const target = plan?.disks.get(ev.disk.id);
-          if (target === undefined) throw new XapiError("IMPORT_ERROR_FAILED_TO_FIND_OBJECT", [ev.disk.id]);
+          if (target === undefined) throw new ServerError("IMPORT_ERROR_FAILED_TO_FIND_OBJECT", [ev.disk.id]);
           writer = await engine.disks.openWriter(target.uuid);
           writing = target;
           break;
@@ -164,7 +165,7 @@ export async function importVm(
           break;
       }
     }
-    if (plan === undefined) throw new XapiError("IMPORT_ERROR_PREMATURE_EOF", []);
+    if (plan === undefined) throw new ServerError("IMPORT_ERROR_PREMATURE_EOF", []);
     completeImportedVms(engine, plan, t.task);
     const taskRec = engine.store.require("task", t.task);
     engine.store.update("task", t.task, {

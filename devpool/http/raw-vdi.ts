@@ -1,6 +1,6 @@
 /**
- * `GET /export_raw_vdi` and `PUT /import_raw_vdi` in the raw format (export_raw_vdi.ml, import_raw_vdi.ml;
- * xapi-protocol.md §C.4, §C.5). `vdi` is a ref or a uuid (xapi tries the ref first). The import answers its 200
+ * `GET /export_raw_vdi` and `PUT /import_raw_vdi` in the raw format (ocaml/xapi/export_raw_vdi.ml,
+ * ocaml/xapi/import_raw_vdi.ml). `vdi` is a ref or a uuid (xapi tries the ref first). The import answers its 200
  * headers before reading (the Go client of packer checks the status right after sending) and completes the task with
  * `<value>OpaqueRef:vdi</value>`. Only `format=raw` is served: vhd, qcow2 and tar fail the task.
  */
@@ -9,7 +9,7 @@ import type * as http from "node:http";
 import { pipeline } from "node:stream/promises";
 import { createVdi, refreshVdiUsage } from "../api/objects";
 import type { DevpoolEngine } from "../engine";
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { NULL_REF } from "../model/types";
 import {
   beginTransfer,
@@ -28,13 +28,13 @@ function vdiOf(t: Transfer): string | undefined {
   if (t.engine.store.has("VDI", v)) return v;
   const byUuid = t.engine.store.refByUuid("VDI", v);
   if (byUuid !== undefined) return byUuid;
-  throw new XapiError("HANDLE_INVALID", ["VDI", v]);
+  throw new ServerError("HANDLE_INVALID", ["VDI", v]);
 }
 
 function checkFormat(t: Transfer): void {
   const format = t.param("format") ?? "raw";
   if (format !== "raw") {
-    throw new XapiError("INTERNAL_ERROR", [`devpool serves format=raw only, ${format} was requested`]);
+    throw new ServerError("INTERNAL_ERROR", [`devpool serves format=raw only, ${format} was requested`]);
   }
 }
 
@@ -50,7 +50,7 @@ export function exportRawVdi(
   try {
     checkFormat(t);
     ref = vdiOf(t);
-    if (ref === undefined) throw new XapiError("HANDLE_INVALID", ["VDI", ""]);
+    if (ref === undefined) throw new ServerError("HANDLE_INVALID", ["VDI", ""]);
   } catch (e) {
     sendHtmlError(res, 404, "Not Found", serverErrorText(failTask(t, e)));
     t.finish();
@@ -66,7 +66,7 @@ export function exportRawVdi(
       t.finish();
     },
     (e: unknown) => {
-      failTask(t, new XapiError("VDI_IO_ERROR", [e instanceof Error ? e.message : String(e)]));
+      failTask(t, new ServerError("VDI_IO_ERROR", [e instanceof Error ? e.message : String(e)]));
       res.destroy();
       t.finish();
     },
@@ -85,7 +85,9 @@ export async function importRawVdi(
   try {
     checkFormat(t);
     if (req.headers["transfer-encoding"] !== undefined) {
-      throw new XapiError("INTERNAL_ERROR", [`Cannot handle encoding: ${req.headers["transfer-encoding"]}`]);
+      throw new ServerError("INTERNAL_ERROR", [
+        `Cannot handle encoding: ${req.headers["transfer-encoding"]}`,
+      ]);
     }
     const existing = vdiOf(t);
     if (existing !== undefined) {
@@ -94,7 +96,7 @@ export async function importRawVdi(
       // No vdi: xapi creates "Imported VDI" of Content-Length bytes in sr_id / sr_uuid / the default SR.
       const length = Number(req.headers["content-length"]);
       if (!Number.isInteger(length))
-        throw new XapiError("INTERNAL_ERROR", ["Content-Length required without vdi"]);
+        throw new ServerError("INTERNAL_ERROR", ["Content-Length required without vdi"]);
       const srParam = t.param("sr_id") ?? t.param("sr_uuid");
       const sr =
         srParam === undefined
@@ -114,13 +116,13 @@ export async function importRawVdi(
   sendOkHeaders(t, "application/octet-stream");
   const out = await engine.disks.openWriter(String(vdi.uuid));
   let offset = 0;
-  let failure: XapiError | undefined;
+  let failure: ServerError | undefined;
   const input = requestBody(req, { bytes: 0 });
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
-      if (engine.tasks.cancelRequested(t.task)) throw new XapiError("TASK_CANCELLED", [t.task]);
+      if (engine.tasks.cancelRequested(t.task)) throw new ServerError("TASK_CANCELLED", [t.task]);
       if (offset + chunk.length > size) {
-        throw new XapiError("VDI_IO_ERROR", [`write beyond the end of the VDI (virtual_size ${size})`]);
+        throw new ServerError("VDI_IO_ERROR", [`write beyond the end of the VDI (virtual_size ${size})`]);
       }
       await out.write(offset, chunk);
       offset += chunk.length;
@@ -128,9 +130,9 @@ export async function importRawVdi(
     }
   } catch (e) {
     failure =
-      e instanceof XapiError
+      e instanceof ServerError
         ? e
-        : new XapiError("VDI_IO_ERROR", [e instanceof Error ? e.message : String(e)]);
+        : new ServerError("VDI_IO_ERROR", [e instanceof Error ? e.message : String(e)]);
   } finally {
     await out.close();
     await drainRequest(req, input);

@@ -1,5 +1,6 @@
 /**
- * What every HTTP transfer handler shares (xapi_http.ml, http_svr.ml; xapi-protocol.md §C.1):
+ * What every HTTP transfer handler shares (ocaml/xapi/xapi_http.ml,
+ * ocaml/libs/http-lib/http_svr.ml):
  * authentication by `session_id` (cookie first, then query) or HTTP Basic auth, the task (the client's `task_id`,
  * or one devpool creates and names in the `task-id` header), the 200 headers sent before any body byte with
  * `Connection: close` and no Content-Length (the body ends when the connection closes), and failures: an HTML 500
@@ -8,7 +9,7 @@
 import type * as http from "node:http";
 import { PassThrough } from "node:stream";
 import type { DevpoolEngine } from "../engine";
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { authenticate } from "../api/session";
 
 export interface Transfer {
@@ -67,16 +68,16 @@ export function sendHtmlError(
 }
 
 /** Fails the task (if still pending) with the error, reporting it as xapi's Api_errors.Server_error text. */
-export function failTask(t: Pick<Transfer, "engine" | "task">, e: unknown): XapiError {
+export function failTask(t: Pick<Transfer, "engine" | "task">, e: unknown): ServerError {
   const err =
-    e instanceof XapiError
+    e instanceof ServerError
       ? e
-      : new XapiError("INTERNAL_ERROR", [e instanceof Error ? e.message : String(e)]);
+      : new ServerError("INTERNAL_ERROR", [e instanceof Error ? e.message : String(e)]);
   if (t.task !== "" && t.engine.tasks.exists(t.task)) t.engine.tasks.fail(t.task, err.code, err.params);
   return err;
 }
 
-export function serverErrorText(e: XapiError): string {
+export function serverErrorText(e: ServerError): string {
   return `Api_errors.Server_error("${e.code}", [ ${e.params.map((p) => `"${p}"`).join("; ")} ])`;
 }
 
@@ -98,7 +99,7 @@ export function beginTransfer(
       res,
       500,
       "Internal Error",
-      serverErrorText(new XapiError("HANDLE_INVALID", ["task", taskId])),
+      serverErrorText(new ServerError("HANDLE_INVALID", ["task", taskId])),
     );
     return undefined;
   }
@@ -109,7 +110,7 @@ export function beginTransfer(
       engine.checkSession(session);
     } else {
       const basic = basicAuth(req);
-      if (basic === undefined) throw new XapiError("SESSION_AUTHENTICATION_FAILED", []);
+      if (basic === undefined) throw new ServerError("SESSION_AUTHENTICATION_FAILED", []);
       authenticate({ engine }, basic.user, basic.pass);
       session = engine.openSession(basic.user, "http-basic-auth");
       opened = true;
@@ -163,7 +164,7 @@ export function sendOkHeaders(t: Transfer, contentType: string, extra: Record<st
  * The request body as a stream that a consumer may abandon without destroying the request (an async iterator over
  * the request itself would destroy the socket when the consumer stops early, and the client would see EPIPE
  * instead of reading the task). A connection closed by the client ends the body: the xen-api client closes its
- * socket once an unknown-length body is written (xapi-protocol.md §C.7).
+ * socket once an unknown-length body is written (its index.mjs `putResource`).
  */
 export function requestBody(req: http.IncomingMessage, counter: { bytes: number }): PassThrough {
   const body = new PassThrough({ highWaterMark: 1024 * 1024 });

@@ -1,9 +1,9 @@
 /**
  * Values in and out of the model. `encode` types a stored value for the wire by its declared datamodel type;
  * `decode` checks and coerces a client's parameter. xapi's unmarshallers accept numeric strings for ints and floats
- * (the `xen-api` client sends JS integers as XML-RPC strings, xapi-protocol.md §A.4) and enum names in any case.
+ * (the `xen-api` client sends JS integers as XML-RPC strings: ocaml-rpc `Rpc.int64_of_rpc` takes `String`) and enum names in any case.
  */
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { EPOCH, parseDate } from "../rpc/format";
 import { type Input, W, type Wire, WireDate } from "../rpc/wire";
 import type { Schema } from "./schema";
@@ -49,12 +49,12 @@ export function encode(value: unknown, t: DMType, schema: Schema): Wire {
   }
 }
 
-function typeError(t: DMType, given: Input | undefined): XapiError {
+function typeError(t: DMType, given: Input | undefined): ServerError {
   void given;
-  return new XapiError("FIELD_TYPE_ERROR", [typeName(t)]);
+  return new ServerError("FIELD_TYPE_ERROR", [typeName(t)]);
 }
 
-/** Checks and coerces one parameter. Throws XapiError FIELD_TYPE_ERROR naming the expected type. */
+/** Checks and coerces one parameter. Throws ServerError FIELD_TYPE_ERROR naming the expected type. */
 export function decode(input: Input | undefined, t: DMType, schema: Schema): unknown {
   switch (t.k) {
     case "string":
@@ -98,7 +98,8 @@ export function decode(input: Input | undefined, t: DMType, schema: Schema): unk
       if (typeof input !== "string") throw typeError(t, input);
       const values = schema.enums[t.name] ?? [];
       const hit = values.find((v) => v.toLowerCase() === input.toLowerCase());
-      if (hit === undefined) throw new XapiError("FIELD_TYPE_ERROR", [`enum ${t.name}: ${values.join("|")}`]);
+      if (hit === undefined)
+        throw new ServerError("FIELD_TYPE_ERROR", [`enum ${t.name}: ${values.join("|")}`]);
       return hit;
     }
     case "set":

@@ -1,8 +1,9 @@
 /**
  * The class schemas devpool serves, built once from `datamodel.json` (xapi's IDL, CH 8.1) plus the XCP-ng 8.3
  * additions in `datamodel-extra.ts`. Every record of a class carries every field of its schema, in schema order:
- * the `xen-api` client builds each type's field list from the first record it sees (xapi-protocol.md §E.6).
+ * the `xen-api` client builds each type's field list from the first record it sees (docs/devpool/clients.md).
  */
+import { DevpoolDefectError } from "../errors";
 import datamodel from "./datamodel.json";
 import type { DatamodelFile, DatamodelMessage } from "./datamodel-types";
 import { EXTRA_ENUMS, EXTRA_FIELDS, EXTRA_MESSAGES } from "./datamodel-extra";
@@ -124,7 +125,7 @@ export class Schema {
 
   cls(name: string): ClassSchema {
     const c = this.classes.get(name);
-    if (c === undefined) throw new TypeError(`devpool has no schema for class ${name}`);
+    if (c === undefined) throw new DevpoolDefectError(`devpool has no schema for class ${name}`);
     return c;
   }
 

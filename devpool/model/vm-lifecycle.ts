@@ -3,7 +3,7 @@
  * can do): the checks behind OPERATION_BLOCKED, VM_IS_TEMPLATE and VM_BAD_POWER_STATE, in that order, and the
  * advisory `allowed_operations` list clients read.
  */
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import type { Rec } from "./store";
 
 type Power = "Halted" | "Paused" | "Running" | "Suspended";
@@ -56,20 +56,20 @@ const TEMPLATE_OPS: ReadonlySet<string> = new Set([
 /** Throws the error xapi gives for `op` on this VM, if any. */
 export function assertVmOperation(ref: string, vm: Rec, op: string): void {
   const blocked = (vm.blocked_operations as Record<string, string> | undefined)?.[op];
-  if (blocked !== undefined) throw new XapiError("OPERATION_BLOCKED", [ref, blocked]);
+  if (blocked !== undefined) throw new ServerError("OPERATION_BLOCKED", [ref, blocked]);
   if (vm.is_a_template === true && !TEMPLATE_OPS.has(op)) {
-    if (vm.is_a_snapshot === true) throw new XapiError("VM_IS_SNAPSHOT", [ref, op]);
-    throw new XapiError("VM_IS_TEMPLATE", [ref, op]);
+    if (vm.is_a_snapshot === true) throw new ServerError("VM_IS_SNAPSHOT", [ref, op]);
+    throw new ServerError("VM_IS_TEMPLATE", [ref, op]);
   }
   if (vm.is_control_domain === true && op !== "snapshot") {
-    throw new XapiError("OPERATION_NOT_ALLOWED", [
+    throw new ServerError("OPERATION_NOT_ALLOWED", [
       `This operation is not allowed on the control domain (${op})`,
     ]);
   }
   const states = POWER[op];
   const actual = String(vm.power_state);
   if (states !== undefined && !(states as readonly string[]).includes(actual)) {
-    throw new XapiError("VM_BAD_POWER_STATE", [
+    throw new ServerError("VM_BAD_POWER_STATE", [
       ref,
       states.map((s) => s.toLowerCase()).join(", "),
       actual.toLowerCase(),
