@@ -17,6 +17,7 @@ import { registerVdi } from "./api/vdi";
 import { registerVm } from "./api/vm";
 import { Errors } from "./errors";
 import { type DevpoolFaults, FaultState } from "./faults";
+import { hostAllowedOperations, poolAllowedOperations } from "./model/infra-operations";
 import { Persister, readState } from "./model/persist";
 import { type Schema, schema as sharedSchema } from "./model/schema";
 import { Store } from "./model/store";
@@ -77,6 +78,7 @@ export class DevpoolEngine implements Engine {
     if (this.host !== "" && this.store.get("host", this.host)?.address !== address) {
       this.store.update("host", this.host, { address });
     }
+    this.refreshInfraOperations();
     this.disks.prune(new Set(this.store.rows("VDI").map((r) => String(r.rec.uuid))));
     this.persister.flush();
     this.registry = new Registry(this.schema);
@@ -94,6 +96,21 @@ export class DevpoolEngine implements Engine {
     }
     this.gcTimer = setInterval(() => this.tasks.gc(TASK_GC_MS), 60_000);
     this.gcTimer.unref();
+  }
+
+  /**
+   * Recomputes the pool's and the host's allowed_operations, as xapi's startup does (dbsync_master.ml and
+   * dbsync_slave.ml call the helpers' `update_allowed_operations`).
+   */
+  private refreshInfraOperations(): void {
+    const pool = this.store.get("pool", this.pool);
+    if (pool !== undefined)
+      this.store.update("pool", this.pool, { allowed_operations: poolAllowedOperations(pool) });
+    const host = this.store.get("host", this.host);
+    if (host !== undefined) {
+      const live = this.store.get("host_metrics", String(host.metrics))?.live === true;
+      this.store.update("host", this.host, { allowed_operations: hostAllowedOperations(host, live) });
+    }
   }
 
   poolRef(): string {

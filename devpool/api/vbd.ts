@@ -3,7 +3,7 @@ import { ServerError } from "../errors";
 import type { Rec } from "../model/store";
 import { NULL_REF } from "../model/types";
 import type { CallContext } from "./context";
-import { createVbd, createVif, deviceName } from "./objects";
+import { createVbd, createVif, deviceName, vifMac } from "./objects";
 import type { Registry } from "./registry";
 
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
@@ -46,7 +46,11 @@ function registerDevice(reg: Registry, cls: "VBD" | "VIF"): void {
 
 export function registerVbdVif(reg: Registry): void {
   reg.implement("VBD.create", (ctx, [rec]) => createVbd(ctx.engine, { ...(rec as Rec) }));
-  reg.implement("VIF.create", (ctx, [rec]) => createVif(ctx.engine, { ...(rec as Rec) }));
+  reg.implement("VIF.create", (ctx, [rec]) => {
+    const r = rec as Rec;
+    const vm = ctx.engine.store.require("VM", str(r.VM));
+    return createVif(ctx.engine, { ...r, ...vifMac(vm, str(r.device), str(r.MAC)) });
+  });
   registerDevice(reg, "VBD");
   registerDevice(reg, "VIF");
   reg.implement("VBD.insert", (ctx, [self, vdi]) => {

@@ -115,17 +115,28 @@ export function decode(input: Input | undefined, t: DMType, schema: Schema): unk
       }
       return out;
     }
-    case "record": {
-      if (input === null || typeof input !== "object" || Array.isArray(input) || input instanceof WireDate) {
-        throw typeError(t, input);
-      }
-      const cls = schema.cls(t.cls);
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(input as Record<string, Input>)) {
-        const f = cls.field.get(k);
-        if (f !== undefined) out[k] = decode(v, f.type, schema);
-      }
-      return out;
-    }
+    case "record":
+      return decodeCtorRecord(input, t.cls, schema);
   }
+}
+
+/**
+ * A constructor's record, read as xapi's generated server reads it (ocaml/idl/ocaml_backend/gen_server.ml
+ * `from_ctor_record`): only the constructor fields (RW and RO/constructor) are looked up, each converted to its
+ * type; one left out takes the datamodel default, or fails as `my_assoc` does (server_helpers.ml
+ * `Dispatcher_FieldNotFound`, which exnHelper.ml reports as INTERNAL_ERROR). Every other member (runtime fields
+ * such as `snapshot_time` or `allowed_operations`, which strict clients send with zero values) is ignored.
+ */
+function decodeCtorRecord(input: Input | undefined, cls: string, schema: Schema): Record<string, unknown> {
+  if (input === null || typeof input !== "object" || Array.isArray(input) || input instanceof WireDate) {
+    throw typeError({ k: "record", cls }, input);
+  }
+  const given = input as Record<string, Input>;
+  const out: Record<string, unknown> = {};
+  for (const f of schema.cls(cls).ctorFields) {
+    if (Object.hasOwn(given, f.name)) out[f.name] = decode(given[f.name], f.type, schema);
+    else if (f.hasDefault) out[f.name] = structuredClone(f.defaultValue);
+    else throw new ServerError("INTERNAL_ERROR", [`Server_helpers.Dispatcher_FieldNotFound("${f.name}")`]);
+  }
+  return out;
 }

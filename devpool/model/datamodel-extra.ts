@@ -23,6 +23,36 @@ export const EXTRA_ENUMS: Readonly<Record<string, readonly string[]>> = {
   telemetry_frequency: ["daily", "weekly", "monthly"],
   update_sync_frequency: ["daily", "weekly"],
   persistence_backend: ["xapi"],
+  // ocaml/idl/datamodel_pool.ml and datamodel_host.ml at v25.6.0: the operations xapi 25.6 can report.
+  pool_allowed_operations: [
+    "ha_enable",
+    "ha_disable",
+    "cluster_create",
+    "designate_new_master",
+    "configure_repositories",
+    "sync_updates",
+    "sync_bundle",
+    "get_updates",
+    "apply_updates",
+    "tls_verification_enable",
+    "cert_refresh",
+    "exchange_certificates_on_join",
+    "exchange_ca_certificates_on_join",
+    "copy_primary_host_certs",
+    "eject",
+  ],
+  host_allowed_operations: [
+    "provision",
+    "evacuate",
+    "shutdown",
+    "reboot",
+    "power_on",
+    "vm_start",
+    "vm_resume",
+    "vm_migrate",
+    "apply_updates",
+    "enable",
+  ],
 };
 
 /** Fields per class, appended after the 8.1 ones (so records keep xapi's datamodel order for the old fields). */

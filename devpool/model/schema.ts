@@ -15,6 +15,8 @@ export interface FieldSchema {
   /** `RW`, `RO/constructor` or `RO/runtime`. */
   readonly qualifier: string;
   readonly defaultValue: unknown;
+  /** Whether the datamodel gives a default: a constructor record may then leave the field out. */
+  readonly hasDefault: boolean;
   /** The column name in xapi's database, as `get_all_records_where` expressions spell it (`name__label`). */
   readonly dbName: string;
 }
@@ -38,6 +40,11 @@ export interface ClassSchema {
   readonly name: string;
   readonly fields: readonly FieldSchema[];
   readonly field: ReadonlyMap<string, FieldSchema>;
+  /**
+   * The fields a constructor reads from its record: the RW and RO/constructor ones, in datamodel order
+   * (ocaml/idl/ocaml_backend/gen_client.ml `ctor_fields`). Runtime fields in a record are ignored.
+   */
+  readonly ctorFields: readonly FieldSchema[];
   readonly messages: ReadonlyMap<string, MessageSchema>;
 }
 
@@ -79,6 +86,7 @@ export class Schema {
           type,
           qualifier,
           defaultValue: def === undefined ? zeroOf(type, enums) : parseDefault(def, type, enums),
+          hasDefault: def !== undefined,
           dbName: dbNameOf(c.name, name),
         };
       });
@@ -117,7 +125,13 @@ export class Schema {
         ]);
         add(["get_all_where", [S, ["string", "expr"]], `${c.name} ref set`, true]);
       }
-      classes.set(c.name, { name: c.name, fields, field: new Map(fields.map((f) => [f.name, f])), messages });
+      classes.set(c.name, {
+        name: c.name,
+        fields,
+        field: new Map(fields.map((f) => [f.name, f])),
+        ctorFields: fields.filter((f) => f.qualifier !== "RO/runtime"),
+        messages,
+      });
     }
     this.classes = classes;
     this.byLower = new Map([...classes.keys()].map((k) => [k.toLowerCase(), k]));
