@@ -5,6 +5,7 @@
  */
 import { DevpoolDefectError } from "../errors";
 import type { MessageSchema, ParamSchema, Schema } from "../model/schema";
+import type { Role } from "../model/rbac";
 import type { DMType } from "../model/types";
 import type { Handler } from "./context";
 
@@ -17,6 +18,8 @@ export interface MethodDef {
   readonly result: DMType;
   /** Whether an `Async.` twin exists. */
   readonly asyncAllowed: boolean;
+  /** Roles allowed to call it; calls without a session ignore them. */
+  readonly roles: readonly Role[];
   readonly handler: Handler;
 }
 
@@ -45,6 +48,7 @@ export class Registry {
       optional: opts.optional ?? 0,
       takesSession: m.takesSession,
       result: m.result,
+      roles: m.roles,
       asyncAllowed:
         !NO_ASYNC_CLASSES.has(m.cls) && (!m.implicit || m.name === "create" || m.name === "destroy"),
       handler,

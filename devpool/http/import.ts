@@ -26,23 +26,34 @@ import { refreshVdiUsage } from "../api/objects";
 import { completeImportedVms, createImportedObjects, type ImportPlan, rollback } from "./import-objects";
 import {
   beginTransfer,
+  errorText,
   drainRequest,
   failTask,
+  type HandlerSpec,
   requestBody,
-  sendHtmlError,
-  sendOkHeaders,
-  serverErrorText,
+  sendHeaders,
   type Transfer,
 } from "./transfer";
+import {
+  closeConnection,
+  headerBlock,
+  http200Close,
+  httpHeadersOnly,
+  internalErrorPage,
+  writeRaw,
+} from "./wire";
 
-/** A request refused before any byte of the body is read: the HTTP status to answer and the task's error. */
-class HttpRefusal extends XcpngError {
+/**
+ * An import refused before any byte of the body is read. xapi's handler first writes a headers-only status for
+ * some refusals (`Http.http_400_badrequest` for an ISO SR, `http_403_forbidden` for a chunked body), then raises,
+ * and Http_svr's exception handler appends its 500 page to the same connection; others get the 500 page alone.
+ */
+class ImportRefusal extends XcpngError {
   constructor(
-    readonly status: number,
-    readonly reason: string,
+    readonly headersOnly: 400 | 403 | undefined,
     readonly error: ServerError,
   ) {
-    super("DEVPOOL_HTTP_REFUSAL", `HTTP ${status} ${reason}: ${error.message}`, { cause: error });
+    super("DEVPOOL_IMPORT_REFUSAL", error.message, { cause: error });
   }
 }
 
@@ -67,58 +78,74 @@ export function importError(e: unknown): ServerError {
   return new ServerError("IMPORT_ERROR", [e instanceof Error ? e.message : String(e)]);
 }
 
+/** import.ml `handler`: `sr_id`, `sr_uuid` or the pool's default SR (Importexport.sr_of_req). */
 function targetSr(t: Transfer): string {
   const { store } = t.engine;
   const id = t.param("sr_id");
   const uuid = t.param("sr_uuid");
-  let sr: string | undefined;
   if (id !== undefined && id !== NULL_REF) {
     if (!store.has("SR", id))
-      throw new HttpRefusal(404, "Not Found", new ServerError("HANDLE_INVALID", ["SR", id]));
-    sr = id;
-  } else if (uuid !== undefined) {
-    sr = store.refByUuid("SR", uuid);
-    if (sr === undefined)
-      throw new HttpRefusal(404, "Not Found", new ServerError("UUID_INVALID", ["SR", uuid]));
-  } else {
-    sr = store.get("pool", t.engine.poolRef())?.default_SR as string | undefined;
-    if (sr === undefined || !store.has("SR", sr)) {
-      throw new HttpRefusal(500, "Internal Error", new ServerError("DEFAULT_SR_NOT_FOUND", [sr ?? NULL_REF]));
-    }
+      throw new ImportRefusal(undefined, new ServerError("HANDLE_INVALID", ["SR", id]));
+    return id;
   }
-  if (store.require("SR", sr).content_type === "iso") {
-    throw new HttpRefusal(400, "Bad Request", new ServerError("SR_OPERATION_NOT_SUPPORTED", [sr]));
+  if (uuid !== undefined) {
+    const sr = store.refByUuid("SR", uuid);
+    if (sr === undefined) throw new ImportRefusal(undefined, new ServerError("UUID_INVALID", ["SR", uuid]));
+    return sr;
+  }
+  const sr = store.get("pool", t.engine.poolRef())?.default_SR as string | undefined;
+  if (sr === undefined || !store.has("SR", sr)) {
+    throw new ImportRefusal(undefined, new ServerError("DEFAULT_SR_NOT_FOUND", [sr ?? NULL_REF]));
   }
   return sr;
 }
 
+/** The handler's checks in its order: SR, then (inside with_context) an ISO SR, then a chunked body. */
+function checkImport(t: Transfer): string {
+  const sr = targetSr(t);
+  if (t.engine.store.require("SR", sr).content_type === "iso") {
+    throw new ImportRefusal(400, new ServerError("SR_OPERATION_NOT_SUPPORTED", []));
+  }
+  if (t.req.headers["transfer-encoding"] !== undefined) {
+    throw new ImportRefusal(403, new ServerError("IMPORT_ERROR_CANNOT_HANDLE_CHUNKED", []));
+  }
+  return sr;
+}
+
+const SPEC: HandlerSpec = { realm: "VM.import", action: "put_import", taskLabel: "VM import" };
+
 export async function importVm(
   engine: DevpoolEngine,
   req: http.IncomingMessage,
-  res: http.ServerResponse,
+  _res: http.ServerResponse,
   url: URL,
 ): Promise<void> {
-  if (url.pathname !== "/import" && !url.pathname.startsWith("/import/")) {
-    sendHtmlError(res, 404, "Not Found", `no handler for PUT ${url.pathname}`);
-    return;
-  }
-  const t = beginTransfer(engine, req, res, url, "VM import");
+  const t = await beginTransfer(engine, req, url, SPEC);
   if (t === undefined) return;
   const clientTask = t.param("task_id") !== undefined;
   let sr: string;
   try {
-    if (req.headers["transfer-encoding"] !== undefined) {
-      throw new HttpRefusal(403, "Forbidden", new ServerError("IMPORT_ERROR_CANNOT_HANDLE_CHUNKED", []));
-    }
-    sr = targetSr(t);
+    sr = checkImport(t);
   } catch (e) {
-    const r = e instanceof HttpRefusal ? e : new HttpRefusal(500, "Internal Error", importError(e));
+    const r = e instanceof ImportRefusal ? e : new ImportRefusal(undefined, importError(e));
     failTask(t, r.error);
-    sendHtmlError(res, r.status, r.reason, serverErrorText(r.error));
+    const head = r.headersOnly === undefined ? [] : [headerBlock(httpHeadersOnly(r.headersOnly))];
+    await writeRaw(
+      t.socket,
+      Buffer.concat([...head, internalErrorPage(t.version, errorText(r.error))]),
+    ).catch(() => undefined);
+    // Read what the client still sends, so it reads this answer instead of meeting a reset.
+    await drainRequest(req, requestBody(req, { bytes: 0 }));
+    await closeConnection(t.socket);
     t.finish();
     return;
   }
-  sendOkHeaders(t, "application/octet-stream");
+  // import.ml: HTTP/1.1, Connection: close, Cache-Control, then "task-id:" with no space, then Content-Type.
+  await sendHeaders(t, [
+    ...http200Close("1.1"),
+    `task-id:${t.task}`,
+    "Content-Type: application/octet-stream",
+  ]);
 
   const counter = { bytes: 0 };
   const input = requestBody(req, counter);
@@ -187,7 +214,7 @@ export async function importVm(
     // Read what the client still sends before closing: closing first would make it fail with EPIPE instead of
     // reading the task, which is where the error is reported.
     await drainRequest(req, input);
-    res.end();
+    await closeConnection(t.socket);
     t.finish();
   }
 }

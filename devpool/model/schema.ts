@@ -7,6 +7,7 @@ import { DevpoolDefectError } from "../errors";
 import datamodel from "./datamodel.json";
 import type { DatamodelFile, DatamodelMessage } from "./datamodel-types";
 import { EXTRA_ENUMS, EXTRA_FIELDS, EXTRA_MESSAGES } from "./datamodel-extra";
+import { defaultRoles, type Role, rolesFrom } from "./rbac";
 import { type DMType, parseDefault, parseType, zeroOf } from "./types";
 
 export interface FieldSchema {
@@ -34,6 +35,8 @@ export interface MessageSchema {
   readonly takesSession: boolean;
   readonly result: DMType;
   readonly implicit: boolean;
+  /** Roles allowed to call it (ocaml/xapi/rbac.ml checks them before the implementation runs). */
+  readonly roles: readonly Role[];
 }
 
 export interface ClassSchema {
@@ -91,7 +94,7 @@ export class Schema {
         };
       });
       const messages = new Map<string, MessageSchema>();
-      const add = ([name, params, result, implicit]: DatamodelMessage) => {
+      const add = ([name, params, result, implicit, least]: DatamodelMessage) => {
         const takesSession = params[0]?.[0] === "session ref" && params[0][1] === "session_id";
         messages.set(name, {
           cls: c.name,
@@ -103,6 +106,7 @@ export class Schema {
           takesSession,
           result: parseType(result),
           implicit,
+          roles: least === undefined ? defaultRoles(c.name, name) : rolesFrom(least),
         });
       };
       c.messages.forEach(add);
