@@ -4,16 +4,20 @@
  */
 import type * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { DevpoolUser } from "./api/context";
 import { createVm } from "./api/objects";
 import { DevpoolEngine } from "./engine";
 import { DevpoolConfigError, ServerError } from "./errors";
 import type { DevpoolFaults } from "./faults";
 import { now } from "./rpc/format";
+import { isRole, ROLES } from "./model/rbac";
 import { NULL_REF } from "./model/types";
 import { createServer, DEFAULT_ROUTES, type Routes } from "./server";
 import { loadOrCreateIdentity } from "./tls";
 
 export type { DevpoolFaults, MethodFailure, ImportFailure } from "./faults";
+export type { DevpoolUser } from "./api/context";
+export { ROLES, type Role } from "./model/rbac";
 export { ServerError } from "./errors";
 
 /** How long stop() lets in-flight responses finish before closing their connections. */
@@ -28,9 +32,15 @@ export interface DevpoolOptions {
   readonly host?: string;
   /** Serve HTTPS with a self-signed certificate kept in `<dataDir>/tls/`. @default false */
   readonly tls?: boolean;
-  /** The one account (xapi's root). */
+  /** The local superuser (xapi's root): every call is allowed. */
   readonly username: string;
   readonly password: string;
+  /**
+   * More accounts, each with one XAPI role (`pool-admin`, `pool-operator`, `vm-power-admin`, `vm-admin`,
+   * `vm-operator`, `read-only`): calls and HTTP transfers their role does not allow are refused with
+   * RBAC_PERMISSION_DENIED, as xapi refuses them. @default none
+   */
+  readonly users?: readonly DevpoolUser[];
   /** Injected faults; can be changed later with `setFaults`. @default none */
   readonly faults?: DevpoolFaults;
   /** Host name on first start. @default "devpool" */
@@ -78,6 +88,32 @@ function validate(opts: DevpoolOptions): void {
     fail("username must be a non-empty string", "<hidden>");
   if (typeof opts.password !== "string" || opts.password === "")
     fail("password must be a non-empty string", "<hidden>");
+  validateUsers(opts.username, opts.users ?? []);
+}
+
+/** Each extra account: a distinct name (not the superuser's), a password, and one of xapi's roles. */
+export function validateUsers(superuser: string, users: readonly DevpoolUser[]): void {
+  const seen = new Set([superuser]);
+  for (const [i, u] of users.entries()) {
+    const where = `users[${i}]`;
+    if (typeof u.username !== "string" || u.username === "") {
+      throw new DevpoolConfigError(`devpool: ${where}.username must be a non-empty string`);
+    }
+    if (seen.has(u.username)) {
+      throw new DevpoolConfigError(
+        `devpool: ${where}.username must differ from the superuser's and the other users', but "${u.username}" was provided twice`,
+      );
+    }
+    seen.add(u.username);
+    if (typeof u.password !== "string" || u.password === "") {
+      throw new DevpoolConfigError(`devpool: ${where}.password must be a non-empty string (user "${u.username}")`);
+    }
+    if (typeof u.role !== "string" || !isRole(u.role)) {
+      throw new DevpoolConfigError(
+        `devpool: ${where}.role must be one of ${ROLES.join(", ")}, but ${JSON.stringify(u.role)} was provided`,
+      );
+    }
+  }
 }
 
 export async function startDevpool(opts: DevpoolOptions, routes: Routes = DEFAULT_ROUTES): Promise<Devpool> {
@@ -87,6 +123,7 @@ export async function startDevpool(opts: DevpoolOptions, routes: Routes = DEFAUL
     dataDir: opts.dataDir,
     username: opts.username,
     password: opts.password,
+    users: opts.users ?? [],
     address: host,
     ...(opts.faults === undefined ? {} : { faults: opts.faults }),
     ...(opts.hostname === undefined ? {} : { hostname: opts.hostname }),
