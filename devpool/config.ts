@@ -47,9 +47,12 @@ function jsonFromEnv(name: string, value: string, start: string): { json: unknow
   try {
     return { json: JSON.parse(text), origin };
   } catch (e) {
-    throw new DevpoolConfigError(`devpool: ${name} from ${origin} is not valid JSON: ${(e as Error).message}`, {
-      cause: e,
-    });
+    throw new DevpoolConfigError(
+      `devpool: ${name} from ${origin} is not valid JSON: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
   }
 }
 

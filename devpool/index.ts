@@ -106,7 +106,9 @@ export function validateUsers(superuser: string, users: readonly DevpoolUser[]):
     }
     seen.add(u.username);
     if (typeof u.password !== "string" || u.password === "") {
-      throw new DevpoolConfigError(`devpool: ${where}.password must be a non-empty string (user "${u.username}")`);
+      throw new DevpoolConfigError(
+        `devpool: ${where}.password must be a non-empty string (user "${u.username}")`,
+      );
     }
     if (typeof u.role !== "string" || !isRole(u.role)) {
       throw new DevpoolConfigError(

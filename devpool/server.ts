@@ -148,10 +148,12 @@ export function createServer(
   tls: TlsIdentity | undefined,
 ): http.Server | https.Server {
   const listener = createRequestListener(engine, routes);
+  // xapi's parser does not insist on a Host header (http_svr.ml `read_request`); Node's does unless told.
+  const options = { requireHostHeader: false };
   const server =
     tls === undefined
-      ? http.createServer(listener)
-      : https.createServer({ cert: tls.cert, key: tls.key }, listener);
+      ? http.createServer(options, listener)
+      : https.createServer({ ...options, cert: tls.cert, key: tls.key }, listener);
   // Transfers of many GiB and event.from long polls outlive Node's default request timeout (300 s).
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

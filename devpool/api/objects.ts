@@ -124,7 +124,7 @@ export function createVdi(engine: Engine, values: Rec): string {
     // The SM backend adds its own keys to what the client gave (an ext SR stores VHDs).
     sm_config: {
       ...(srRec.content_type === "iso" ? {} : { vdi_type: "vhd" }),
-      ...((values.sm_config) ?? {}),
+      ...(values.sm_config ?? {}),
     },
     uuid,
     virtual_size: size,

@@ -90,7 +90,9 @@ export async function exportRawVdi(
     await refuse(t, e);
     return;
   }
-  const uuid = String(engine.store.require("VDI", ref).uuid);
+  const rec = engine.store.require("VDI", ref);
+  const uuid = String(rec.uuid);
+  const size = Number(rec.virtual_size);
   try {
     // export_raw_vdi.ml: "task-id:" and "Content-Type:" with no space, then Content-Disposition.
     await sendHeaders(t, [
@@ -99,8 +101,13 @@ export async function exportRawVdi(
       "Content-Type:application/octet-stream",
       `Content-Disposition: attachment; filename="${uuid}.raw"`,
     ]);
-    for await (const chunk of fs.createReadStream(engine.disks.path(uuid), { highWaterMark: 1024 * 1024 })) {
-      await writeRaw(t.socket, chunk as Buffer);
+    // Exactly virtual_size bytes, as vhd-tool streams the device.
+    if (size > 0) {
+      const file = fs.createReadStream(engine.disks.path(uuid), {
+        highWaterMark: 1024 * 1024,
+        end: size - 1,
+      });
+      for await (const chunk of file) await writeRaw(t.socket, chunk as Buffer);
     }
     await closeConnection(t.socket);
     engine.tasks.succeed(t.task, "");
