@@ -13,6 +13,7 @@
  *   and fails the task with xapi's error code.
  */
 import type * as http from "node:http";
+import type { PassThrough } from "node:stream";
 import { XcpngError } from "../../lib/errors";
 import { XvaChecksumError, XvaFormatError, parseXva } from "../../lib/xva";
 import type { DevpoolEngine } from "../engine";
@@ -114,6 +115,87 @@ function checkImport(t: Transfer): string {
 
 const SPEC: HandlerSpec = { realm: "VM.import", action: "put_import", taskLabel: "VM import" };
 
+/** Answers a refusal before the body is read (see ImportRefusal), drains what the client sends, closes. */
+async function refuse(t: Transfer, e: unknown): Promise<void> {
+  const r = e instanceof ImportRefusal ? e : new ImportRefusal(undefined, importError(e));
+  failTask(t, r.error);
+  const head = r.headersOnly === undefined ? [] : [headerBlock(httpHeadersOnly(r.headersOnly))];
+  await writeRaw(t.socket, Buffer.concat([...head, internalErrorPage(t.version, errorText(r.error))])).catch(
+    () => undefined,
+  );
+  // Read what the client still sends, so it reads this answer instead of meeting a reset.
+  await drainRequest(t.req, requestBody(t.req, { bytes: 0 }));
+  await closeConnection(t.socket);
+  t.finish();
+}
+
+/**
+ * Reads the archive and writes what it holds: the objects when `ova.xml` arrives (after the version check and any
+ * injected failure), each disk's chunks into its new VDI. Returns the plan, or throws with the plan's objects
+ * still to roll back in `state.plan`.
+ */
+async function receiveXva(
+  t: Transfer,
+  input: PassThrough,
+  sr: string,
+  state: { plan?: ImportPlan; writer?: DiskWriter | undefined },
+): Promise<ImportPlan> {
+  const { engine } = t;
+  const restore = t.param("restore") === "true";
+  let writing: { ref: string } | undefined;
+  let totalBytes = 0;
+  let doneBytes = 0;
+  for await (const ev of parseXva(input)) {
+    if (engine.tasks.cancelRequested(t.task)) throw new ServerError("TASK_CANCELLED", [t.task]);
+    switch (ev.type) {
+      case "header": {
+        const v = ev.header.version;
+        if (v.xapi_major > XAPI_MAJOR || (v.xapi_major === XAPI_MAJOR && v.xapi_minor > XAPI_MINOR)) {
+          throw new ServerError("IMPORT_INCOMPATIBLE_VERSION", []);
+        }
+        const injected = engine.faults.takeImportFailure();
+        if (injected !== undefined) throw injected;
+        state.plan = createImportedObjects(engine, ev.header, sr, t.task, restore);
+        totalBytes = ev.disks.reduce((n, d) => n + d.virtualSize, 0);
+        break;
+      }
+      case "disk-start": {
+        const target = state.plan?.disks.get(ev.disk.id);
+        if (target === undefined) throw new ServerError("IMPORT_ERROR_FAILED_TO_FIND_OBJECT", [ev.disk.id]);
+        state.writer = await engine.disks.openWriter(target.uuid);
+        writing = target;
+        break;
+      }
+      case "chunk":
+        if (!isZero(ev.data)) await state.writer?.write(ev.offset, ev.data);
+        if (totalBytes > 0)
+          engine.tasks.setProgress(t.task, Math.min(0.99, (doneBytes + ev.offset) / totalBytes));
+        break;
+      case "disk-end":
+        await state.writer?.close();
+        state.writer = undefined;
+        if (writing !== undefined) refreshVdiUsage(engine, writing.ref);
+        doneBytes += ev.disk.virtualSize;
+        break;
+      case "end":
+        break;
+    }
+  }
+  if (state.plan === undefined) throw new ServerError("IMPORT_ERROR_PREMATURE_EOF", []);
+  return state.plan;
+}
+
+/** Completes the task with the new VMs (import.ml: `API.rpc_of_ref_VM_set`), objects marked complete. */
+function succeed(t: Transfer, plan: ImportPlan): void {
+  const { engine } = t;
+  completeImportedVms(engine, plan, t.task);
+  const taskRec = engine.store.require("task", t.task);
+  engine.store.update("task", t.task, {
+    other_config: { ...(taskRec.other_config as Record<string, string>), object_creation: "complete" },
+  });
+  engine.tasks.succeed(t.task, encodeValue(W.array(plan.vms.map(W.str))));
+}
+
 export async function importVm(
   engine: DevpoolEngine,
   req: http.IncomingMessage,
@@ -122,22 +204,11 @@ export async function importVm(
 ): Promise<void> {
   const t = await beginTransfer(engine, req, url, SPEC);
   if (t === undefined) return;
-  const clientTask = t.param("task_id") !== undefined;
   let sr: string;
   try {
     sr = checkImport(t);
   } catch (e) {
-    const r = e instanceof ImportRefusal ? e : new ImportRefusal(undefined, importError(e));
-    failTask(t, r.error);
-    const head = r.headersOnly === undefined ? [] : [headerBlock(httpHeadersOnly(r.headersOnly))];
-    await writeRaw(
-      t.socket,
-      Buffer.concat([...head, internalErrorPage(t.version, errorText(r.error))]),
-    ).catch(() => undefined);
-    // Read what the client still sends, so it reads this answer instead of meeting a reset.
-    await drainRequest(req, requestBody(req, { bytes: 0 }));
-    await closeConnection(t.socket);
-    t.finish();
+    await refuse(t, e);
     return;
   }
   // import.ml: HTTP/1.1, Connection: close, Cache-Control, then "task-id:" with no space, then Content-Type.
@@ -146,63 +217,15 @@ export async function importVm(
     `task-id:${t.task}`,
     "Content-Type: application/octet-stream",
   ]);
-
   const counter = { bytes: 0 };
   const input = requestBody(req, counter);
-  const restore = t.param("restore") === "true";
-  let plan: ImportPlan | undefined;
-  let writer: DiskWriter | undefined;
-  let writing: { ref: string } | undefined;
-  let totalBytes = 0;
-  let doneBytes = 0;
+  const state: { plan?: ImportPlan; writer?: DiskWriter | undefined } = {};
   try {
-    for await (const ev of parseXva(input)) {
-      if (engine.tasks.cancelRequested(t.task)) throw new ServerError("TASK_CANCELLED", [t.task]);
-      switch (ev.type) {
-        case "header": {
-          const v = ev.header.version;
-          if (v.xapi_major > XAPI_MAJOR || (v.xapi_major === XAPI_MAJOR && v.xapi_minor > XAPI_MINOR)) {
-            throw new ServerError("IMPORT_INCOMPATIBLE_VERSION", []);
-          }
-          const injected = engine.faults.takeImportFailure();
-          if (injected !== undefined) throw injected;
-          plan = createImportedObjects(engine, ev.header, sr, t.task, restore);
-          totalBytes = ev.disks.reduce((n, d) => n + d.virtualSize, 0);
-          break;
-        }
-        case "disk-start": {
-          const target = plan?.disks.get(ev.disk.id);
-          if (target === undefined) throw new ServerError("IMPORT_ERROR_FAILED_TO_FIND_OBJECT", [ev.disk.id]);
-          writer = await engine.disks.openWriter(target.uuid);
-          writing = target;
-          break;
-        }
-        case "chunk":
-          if (!isZero(ev.data)) await writer?.write(ev.offset, ev.data);
-          if (totalBytes > 0)
-            engine.tasks.setProgress(t.task, Math.min(0.99, (doneBytes + ev.offset) / totalBytes));
-          break;
-        case "disk-end":
-          await writer?.close();
-          writer = undefined;
-          if (writing !== undefined) refreshVdiUsage(engine, writing.ref);
-          doneBytes += ev.disk.virtualSize;
-          break;
-        case "end":
-          break;
-      }
-    }
-    if (plan === undefined) throw new ServerError("IMPORT_ERROR_PREMATURE_EOF", []);
-    completeImportedVms(engine, plan, t.task);
-    const taskRec = engine.store.require("task", t.task);
-    engine.store.update("task", t.task, {
-      other_config: { ...(taskRec.other_config as Record<string, string>), object_creation: "complete" },
-    });
-    engine.tasks.succeed(t.task, encodeValue(W.array(plan.vms.map(W.str))));
+    succeed(t, await receiveXva(t, input, sr, state));
   } catch (e) {
-    await writer?.close().catch(() => undefined);
-    if (plan !== undefined) rollback(engine, plan.created);
-    if (counter.bytes === 0 && !clientTask) {
+    await state.writer?.close().catch(() => undefined);
+    if (state.plan !== undefined) rollback(engine, state.plan.created);
+    if (counter.bytes === 0 && t.param("task_id") === undefined) {
       // The xen-api client's redirect probe: an empty PUT without task_id. Nothing happened; leave nothing.
       engine.tasks.discard(t.task);
     } else {
