@@ -9,7 +9,7 @@
  * - `run`: serves in the foreground until SIGTERM/SIGINT (what `start` runs).
  *
  * Settings come from the environment (config.ts): DEVPOOL_DATA_DIR, DEVPOOL_HOST, DEVPOOL_PORT, DEVPOOL_TLS,
- * DEVPOOL_USERNAME, DEVPOOL_PASSWORD (required by start/run), DEVPOOL_FAULTS.
+ * DEVPOOL_USERNAME, DEVPOOL_PASSWORD (required by start/run), DEVPOOL_FAULTS, DEVPOOL_USERS (accounts with XAPI roles).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
