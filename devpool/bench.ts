@@ -113,128 +113,164 @@ function rate(bytes: number, ms: number): string {
   return `${((bytes / 1e6) * (1000 / ms)).toFixed(0)} MB/s`;
 }
 
+/** The pool under test and what the phases share. */
+interface Bench {
+  readonly call: Rpc;
+  readonly url: string;
+  readonly session: string;
+  readonly pid: number;
+  readonly vm: string;
+  readonly vdi: string;
+  readonly sr: string;
+  readonly size: number;
+  readonly work: string;
+  readonly results: [string, string][];
+}
+
+/** Starts devpool as its own process (so its RSS is its own) and prepares a VM with an empty disk of `size`. */
+async function startBench(work: string, size: number): Promise<{ bench: Bench; child: ChildProcess }> {
+  const dataDir = path.join(work, "pool");
+  const port = await freePort();
+  const password = randomBytes(12).toString("hex");
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), "run"], {
+    env: {
+      ...process.env,
+      DEVPOOL_DATA_DIR: dataDir,
+      DEVPOOL_PORT: String(port),
+      DEVPOOL_PASSWORD: password,
+      DEVPOOL_TLS: "false",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  while (!fs.existsSync(path.join(dataDir, "devpool.json"))) await new Promise((r) => setTimeout(r, 100));
+  const call = rpc(url);
+  const s = (await call("session.login_with_password", "root", password)) as string;
+  const pool = ((await call("pool.get_all", s)) as string[])[0];
+  const [tpl] = (await call("VM.get_by_name_label", s, "Other install media")) as string[];
+  const vm = (await call("VM.clone", s, tpl, "bench")) as string;
+  await call("VM.set_is_a_template", s, vm, false);
+  const vdi = await attachNewDisk(call, s, pool ?? "", vm, "bench disk", size);
+  const sr = (await call("VDI.get_SR", s, vdi)) as string;
+  const bench = { call, url, session: s, pid: child.pid ?? 0, vm, vdi, sr, size, work, results: [] };
+  return { bench, child };
+}
+
+/** PUT /import_raw_vdi of a disk with data in `dataPercent` % of its blocks. */
+async function benchRawImport(b: Bench, dataPercent: number): Promise<void> {
+  const t0 = Date.now();
+  const task = (await b.call("task.create", b.session, "bench raw import", "")) as string;
+  await request(
+    `${b.url}/import_raw_vdi?vdi=${b.vdi}&session_id=${b.session}&task_id=${task}`,
+    "PUT",
+    Readable.from(rawDisk(b.size, dataPercent)),
+    b.size,
+  );
+  const rec = await waitTask(b.call, b.session, task);
+  const ms = Date.now() - t0;
+  b.results.push([
+    "raw import (PUT /import_raw_vdi)",
+    `${rate(b.size, ms)}, ${(ms / 1000).toFixed(1)} s, task ${String(rec.status)}, peak RSS ${peakRssMiB(b.pid).toFixed(0)} MiB`,
+  ]);
+}
+
+/** GET /export plain and zstd; returns the plain export's rate on the wire (MB/s). */
+async function benchExports(b: Bench): Promise<number> {
+  let exportMBps = 0;
+  for (const [label, query] of [
+    ["export, plain (GET /export)", ""],
+    ["export, zstd", "&use_compression=zstd"],
+  ] as const) {
+    const t0 = Date.now();
+    const r = await request(`${b.url}/export?ref=${b.vm}&session_id=${b.session}${query}`, "GET");
+    const ms = Date.now() - t0;
+    if (query === "") exportMBps = (r.bytes / 1e6) * (1000 / ms);
+    b.results.push([
+      label,
+      `${rate(r.bytes, ms)} on the wire (${(r.bytes / 1e9).toFixed(2)} GB), ${rate(b.size, ms)} of disk, ${(ms / 1000).toFixed(1)} s, peak RSS ${peakRssMiB(b.pid).toFixed(0)} MiB`,
+    ]);
+  }
+  return exportMBps;
+}
+
+/** Saves an export to a file, then PUT /import of it (every chunk verified); returns the file and its size. */
+async function benchImport(b: Bench): Promise<{ xvaFile: string; xvaBytes: number }> {
+  const xvaFile = path.join(b.work, "bench.xva");
+  await new Promise<void>((resolve, reject) => {
+    http
+      .get(`${b.url}/export?ref=${b.vm}&session_id=${b.session}`, (res) => {
+        pipeline(res, fs.createWriteStream(xvaFile)).then(resolve, reject);
+      })
+      .on("error", reject);
+  });
+  const xvaBytes = fs.statSync(xvaFile).size;
+  const t0 = Date.now();
+  const task = (await b.call("task.create", b.session, "bench import", "")) as string;
+  await request(
+    `${b.url}/import?sr_id=${b.sr}&session_id=${b.session}&task_id=${task}`,
+    "PUT",
+    fs.createReadStream(xvaFile, { highWaterMark: MiB }),
+    xvaBytes,
+  );
+  const rec = await waitTask(b.call, b.session, task);
+  const ms = Date.now() - t0;
+  b.results.push([
+    "import (PUT /import, chunks verified)",
+    `${rate(xvaBytes, ms)}, ${(ms / 1000).toFixed(1)} s, task ${String(rec.status)}, peak RSS ${peakRssMiB(b.pid).toFixed(0)} MiB`,
+  ]);
+  return { xvaFile, xvaBytes };
+}
+
+/** versitygw ingesting the same XVA through the product's multipart upload; compared with the export rate. */
+async function benchIngest(b: Bench, xvaFile: string, xvaBytes: number, exportMBps: number): Promise<void> {
+  const vgw = await startVersityGw({ dataDir: path.join(b.work, "s3") });
+  try {
+    const s3 = new S3Client({
+      endpoint: vgw.endpoint,
+      region: vgw.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: vgw.accessKey, secretAccessKey: vgw.secretKey },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: "bench" }));
+    const t0 = Date.now();
+    await streamToS3(fs.createReadStream(xvaFile, { highWaterMark: MiB }), [], {
+      client: s3,
+      bucket: "bench",
+      key: "bench.xva",
+      partSizeBytes: 64 * MiB,
+      queueSize: 4,
+    });
+    const ms = Date.now() - t0;
+    const ingestMBps = (xvaBytes / 1e6) * (1000 / ms);
+    b.results.push([
+      "versitygw ingest of the XVA (multipart, 64 MiB parts x4)",
+      `${rate(xvaBytes, ms)}, ${(ms / 1000).toFixed(1)} s`,
+    ]);
+    b.results.push(["export / versitygw ingest", `${(exportMBps / ingestMBps).toFixed(1)}x (must be >= 2x)`]);
+    s3.destroy();
+  } finally {
+    await vgw.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const sizeGiB = Number(process.argv[2] ?? 8);
   const dataPercent = Number(process.argv[3] ?? 25);
   const size = Math.round(sizeGiB * 1024 * MiB);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "devpool-bench-"));
-  const dataDir = path.join(work, "pool");
-  const port = await freePort();
-  const password = randomBytes(12).toString("hex");
-  const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
-  const results: [string, string][] = [];
   try {
-    child = spawn(process.execPath, [...process.execArgv, path.join(__dirname, "cli.ts"), "run"], {
-      env: {
-        ...process.env,
-        DEVPOOL_DATA_DIR: dataDir,
-        DEVPOOL_PORT: String(port),
-        DEVPOOL_PASSWORD: password,
-        DEVPOOL_TLS: "false",
-      },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    const pid = child.pid ?? 0;
-    while (!fs.existsSync(path.join(dataDir, "devpool.json"))) await new Promise((r) => setTimeout(r, 100));
-    const call = rpc(url);
-    const s = (await call("session.login_with_password", "root", password)) as string;
-    const pool = ((await call("pool.get_all", s)) as string[])[0];
-    const [tpl] = (await call("VM.get_by_name_label", s, "Other install media")) as string[];
-    const vm = (await call("VM.clone", s, tpl, "bench")) as string;
-    await call("VM.set_is_a_template", s, vm, false);
-    const vdi = await attachNewDisk(call, s, pool ?? "", vm, "bench disk", size);
-    const sr = (await call("VDI.get_SR", s, vdi)) as string;
+    const started = await startBench(work, size);
+    child = started.child;
+    const b = started.bench;
     console.log(
-      `devpool pid ${pid}, disk ${sizeGiB} GiB, ${dataPercent} % of blocks with data, RSS ${rssMiB(pid).toFixed(0)} MiB`,
+      `devpool pid ${b.pid}, disk ${sizeGiB} GiB, ${dataPercent} % of blocks with data, RSS ${rssMiB(b.pid).toFixed(0)} MiB`,
     );
-
-    let t0 = Date.now();
-    let task = (await call("task.create", s, "bench raw import", "")) as string;
-    let r = await request(
-      `${url}/import_raw_vdi?vdi=${vdi}&session_id=${s}&task_id=${task}`,
-      "PUT",
-      Readable.from(rawDisk(size, dataPercent)),
-      size,
-    );
-    let rec = await waitTask(call, s, task);
-    let ms = Date.now() - t0;
-    results.push([
-      "raw import (PUT /import_raw_vdi)",
-      `${rate(size, ms)}, ${(ms / 1000).toFixed(1)} s, task ${String(rec.status)}, peak RSS ${peakRssMiB(pid).toFixed(0)} MiB`,
-    ]);
-
-    t0 = Date.now();
-    r = await request(`${url}/export?ref=${vm}&session_id=${s}`, "GET");
-    ms = Date.now() - t0;
-    const exportMBps = (r.bytes / 1e6) * (1000 / ms);
-    results.push([
-      "export, plain (GET /export)",
-      `${rate(r.bytes, ms)} on the wire (${(r.bytes / 1e9).toFixed(2)} GB), ${rate(size, ms)} of disk, ${(ms / 1000).toFixed(1)} s, peak RSS ${peakRssMiB(pid).toFixed(0)} MiB`,
-    ]);
-
-    t0 = Date.now();
-    r = await request(`${url}/export?ref=${vm}&session_id=${s}&use_compression=zstd`, "GET");
-    ms = Date.now() - t0;
-    results.push([
-      "export, zstd",
-      `${rate(r.bytes, ms)} on the wire (${(r.bytes / 1e9).toFixed(2)} GB), ${rate(size, ms)} of disk, ${(ms / 1000).toFixed(1)} s, peak RSS ${peakRssMiB(pid).toFixed(0)} MiB`,
-    ]);
-
-    const xvaFile = path.join(work, "bench.xva");
-    await new Promise<void>((resolve, reject) => {
-      http
-        .get(`${url}/export?ref=${vm}&session_id=${s}`, (res) => {
-          pipeline(res, fs.createWriteStream(xvaFile)).then(resolve, reject);
-        })
-        .on("error", reject);
-    });
-    const xvaBytes = fs.statSync(xvaFile).size;
-
-    t0 = Date.now();
-    task = (await call("task.create", s, "bench import", "")) as string;
-    await request(
-      `${url}/import?sr_id=${sr}&session_id=${s}&task_id=${task}`,
-      "PUT",
-      fs.createReadStream(xvaFile, { highWaterMark: MiB }),
-      xvaBytes,
-    );
-    rec = await waitTask(call, s, task);
-    ms = Date.now() - t0;
-    results.push([
-      "import (PUT /import, chunks verified)",
-      `${rate(xvaBytes, ms)}, ${(ms / 1000).toFixed(1)} s, task ${String(rec.status)}, peak RSS ${peakRssMiB(pid).toFixed(0)} MiB`,
-    ]);
-
-    const vgw = await startVersityGw({ dataDir: path.join(work, "s3") });
-    try {
-      const s3 = new S3Client({
-        endpoint: vgw.endpoint,
-        region: vgw.region,
-        forcePathStyle: true,
-        credentials: { accessKeyId: vgw.accessKey, secretAccessKey: vgw.secretKey },
-      });
-      await s3.send(new CreateBucketCommand({ Bucket: "bench" }));
-      t0 = Date.now();
-      await streamToS3(fs.createReadStream(xvaFile, { highWaterMark: MiB }), [], {
-        client: s3,
-        bucket: "bench",
-        key: "bench.xva",
-        partSizeBytes: 64 * MiB,
-        queueSize: 4,
-      });
-      ms = Date.now() - t0;
-      const ingestMBps = (xvaBytes / 1e6) * (1000 / ms);
-      results.push([
-        "versitygw ingest of the XVA (multipart, 64 MiB parts x4)",
-        `${rate(xvaBytes, ms)}, ${(ms / 1000).toFixed(1)} s`,
-      ]);
-      results.push(["export / versitygw ingest", `${(exportMBps / ingestMBps).toFixed(1)}x (must be >= 2x)`]);
-      s3.destroy();
-    } finally {
-      await vgw.stop();
-    }
-    for (const [k, v] of results) console.log(`${k.padEnd(58)} ${v}`);
+    await benchRawImport(b, dataPercent);
+    const exportMBps = await benchExports(b);
+    const { xvaFile, xvaBytes } = await benchImport(b);
+    await benchIngest(b, xvaFile, xvaBytes, exportMBps);
+    for (const [k, v] of b.results) console.log(`${k.padEnd(58)} ${v}`);
   } finally {
     if (child !== undefined && child.exitCode === null) {
       const exited = new Promise((res) => child?.once("exit", res));

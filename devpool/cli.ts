@@ -9,13 +9,14 @@
  * - `run`: serves in the foreground until SIGTERM/SIGINT (what `start` runs).
  *
  * Settings come from the environment (config.ts): DEVPOOL_DATA_DIR, DEVPOOL_HOST, DEVPOOL_PORT, DEVPOOL_TLS,
- * DEVPOOL_USERNAME, DEVPOOL_PASSWORD (required by start/run), DEVPOOL_FAULTS.
+ * DEVPOOL_USERNAME, DEVPOOL_PASSWORD (required by start/run), DEVPOOL_FAULTS, DEVPOOL_USERS (accounts with XAPI roles).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import * as path from "node:path";
+import { XcpngError } from "../lib/errors";
 import { dataDirFromEnv, optionsFromEnv } from "./config";
 import { DevpoolConfigError } from "./errors";
 import { startDevpool } from "./index";
@@ -35,13 +36,13 @@ interface RunState {
   readonly certificateFile?: string;
 }
 
-class CliError extends Error {
+/** A CLI command that cannot do what was asked; `exitCode` is the process's exit status. */
+class CliError extends XcpngError {
   constructor(
     message: string,
     readonly exitCode = 1,
   ) {
-    super(message);
-    this.name = "CliError";
+    super("DEVPOOL_CLI", message);
   }
 }
 

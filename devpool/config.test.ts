@@ -4,6 +4,7 @@ import { expect } from "chai";
 import { DEFAULT_PORT, optionsFromEnv } from "./config";
 import { DevpoolConfigError } from "./errors";
 import { FaultState, parseFaults } from "./faults";
+import { type DevpoolUser, validateUsers } from "./index";
 import { makeTempDir, removeDir } from "./testing/tmp";
 
 describe("devpool config and faults", () => {
@@ -53,6 +54,48 @@ describe("devpool config and faults", () => {
       );
     } finally {
       removeDir(dir);
+    }
+  });
+
+  it("reads users with XAPI roles from DEVPOOL_USERS; startDevpool's check refuses bad ones, naming the fix", () => {
+    const users = [{ username: "ci", password: "q", role: "read-only" }];
+    expect(
+      optionsFromEnv({ DEVPOOL_PASSWORD: "p", DEVPOOL_USERS: JSON.stringify(users) }).users,
+    ).to.deep.equal(users);
+    expect(() => optionsFromEnv({ DEVPOOL_PASSWORD: "p", DEVPOOL_USERS: '[{"username":' })).to.throw(
+      DevpoolConfigError,
+      /DEVPOOL_USERS from DEVPOOL_USERS is not valid JSON/,
+    );
+    expect(() => optionsFromEnv({ DEVPOOL_PASSWORD: "p", DEVPOOL_USERS: "[1]" })).to.throw(
+      /must be a JSON array of \{"username", "password", "role"\} objects/,
+    );
+    const cases: [string, unknown[], RegExp][] = [
+      [
+        "an unknown role",
+        [{ username: "a", password: "b", role: "admin" }],
+        /users\[0\]\.role must be one of pool-admin, pool-operator, vm-power-admin, vm-admin, vm-operator, read-only, but "admin"/,
+      ],
+      [
+        "the superuser's name",
+        [{ username: "root", password: "b", role: "read-only" }],
+        /users\[0\]\.username must differ/,
+      ],
+      [
+        "a name twice",
+        [
+          { username: "a", password: "b", role: "read-only" },
+          { username: "a", password: "c", role: "vm-admin" },
+        ],
+        /users\[1\]\.username must differ/,
+      ],
+      [
+        "no password",
+        [{ username: "a", password: "", role: "read-only" }],
+        /users\[0\]\.password must be a non-empty string \(user "a"\)/,
+      ],
+    ];
+    for (const [what, list, message] of cases) {
+      expect(() => validateUsers("root", list as DevpoolUser[]), what).to.throw(DevpoolConfigError, message);
     }
   });
 

@@ -10,11 +10,14 @@
  * | `DEVPOOL_USERNAME` | the account | `root` |
  * | `DEVPOOL_PASSWORD` | its password | required |
  * | `DEVPOOL_FAULTS` | faults: a JSON file path, or JSON text starting with `{` | none |
+ * | `DEVPOOL_USERS` | more accounts with XAPI roles: a JSON file path, or JSON text starting with `[`, of
+ *   `{ "username", "password", "role" }` objects | none |
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DevpoolConfigError } from "./errors";
 import { parseFaults } from "./faults";
+import type { DevpoolUser } from "./api/context";
 import type { DevpoolOptions } from "./index";
 
 export const DEFAULT_PORT = 18443;
@@ -27,6 +30,43 @@ function fail(what: string, given: string): never {
 /** The data directory named by the environment (absolute). */
 export function dataDirFromEnv(env: NodeJS.ProcessEnv): string {
   return path.resolve(env.DEVPOOL_DATA_DIR ?? DEFAULT_DATA_DIR);
+}
+
+/** JSON from a variable holding either the text itself (starting with `start`) or a file path. */
+function jsonFromEnv(name: string, value: string, start: string): { json: unknown; origin: string } {
+  const inline = value.trimStart().startsWith(start);
+  const origin = inline ? name : value;
+  let text = value;
+  if (!inline) {
+    try {
+      text = fs.readFileSync(value, "utf8");
+    } catch (e) {
+      fail(`${name} must be JSON text or a readable JSON file (${(e as Error).message})`, value);
+    }
+  }
+  try {
+    return { json: JSON.parse(text), origin };
+  } catch (e) {
+    throw new DevpoolConfigError(
+      `devpool: ${name} from ${origin} is not valid JSON: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+/** DEVPOOL_USERS: an array of `{ username, password, role }`; the roles are checked by startDevpool. */
+function usersFromEnv(env: NodeJS.ProcessEnv): DevpoolUser[] | undefined {
+  const value = env.DEVPOOL_USERS;
+  if (value === undefined || value === "") return undefined;
+  const { json, origin } = jsonFromEnv("DEVPOOL_USERS", value, "[");
+  if (!Array.isArray(json) || !json.every((u) => typeof u === "object" && u !== null && !Array.isArray(u))) {
+    throw new DevpoolConfigError(
+      `devpool: DEVPOOL_USERS (${origin}) must be a JSON array of {"username", "password", "role"} objects`,
+    );
+  }
+  return json as DevpoolUser[];
 }
 
 /** Full options from the environment; throws DevpoolConfigError naming the variable to fix. */
@@ -46,29 +86,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): DevpoolOptions {
   let faults;
   const faultsText = env.DEVPOOL_FAULTS;
   if (faultsText !== undefined && faultsText !== "") {
-    const inline = faultsText.trimStart().startsWith("{");
-    const origin = inline ? "DEVPOOL_FAULTS" : faultsText;
-    let text = faultsText;
-    if (!inline) {
-      try {
-        text = fs.readFileSync(faultsText, "utf8");
-      } catch (e) {
-        fail(
-          `DEVPOOL_FAULTS must be JSON text or a readable JSON file (${(e as Error).message})`,
-          faultsText,
-        );
-      }
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      throw new DevpoolConfigError(
-        `devpool: faults from ${origin} are not valid JSON: ${(e as Error).message}`,
-      );
-    }
+    const { json, origin } = jsonFromEnv("DEVPOOL_FAULTS", faultsText, "{");
     faults = parseFaults(json, origin);
   }
+  const users = usersFromEnv(env);
   return {
     dataDir: dataDirFromEnv(env),
     host: env.DEVPOOL_HOST ?? "127.0.0.1",
@@ -77,5 +98,6 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): DevpoolOptions {
     username: env.DEVPOOL_USERNAME ?? "root",
     password,
     ...(faults === undefined ? {} : { faults }),
+    ...(users === undefined ? {} : { users }),
   };
 }

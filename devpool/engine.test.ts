@@ -296,6 +296,37 @@ describe("devpool engine (calls without HTTP)", () => {
       expect(await call(engine, "SR.get_VDIs", s, sr)).not.to.include(vdi);
     });
 
+    it("reads a constructor's record as xapi does: constructor fields only, defaults, or FieldNotFound", async () => {
+      const sr = (await call(engine, "pool.get_default_SR", s, engine.poolRef())) as string;
+      const base = {
+        name_label: "ctor",
+        SR: sr,
+        virtual_size: "1048576",
+        type: "user",
+        sharable: false,
+        read_only: false,
+        other_config: {},
+      };
+      // What strict clients send: every field, runtime ones at their zero values (a year-1 date, "" refs).
+      const vdi = (await call(engine, "VDI.create", s, {
+        ...base,
+        snapshot_time: "00010101T00:00:00Z",
+        snapshot_of: "",
+        allowed_operations: [],
+        current_operations: {},
+        physical_utilisation: "12345",
+        on_boot: "",
+      })) as string;
+      expect(await call(engine, "VDI.get_physical_utilisation", s, vdi)).to.equal(0);
+      expect(await call(engine, "VDI.get_on_boot", s, vdi)).to.equal("persist");
+      const { virtual_size: _, ...noSize } = base;
+      void _;
+      expect(await failure(engine, "VDI.create", s, noSize)).to.deep.equal([
+        "INTERNAL_ERROR",
+        'Server_helpers.Dispatcher_FieldNotFound("virtual_size")',
+      ]);
+    });
+
     it("adds tags with set semantics and other_config keys with MAP_DUPLICATE_KEY", async () => {
       const vm = await cloneDebian();
       await call(engine, "VM.add_tags", s, vm, "a");

@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Engine } from "./api/context";
+import type { DevpoolUser, Engine } from "./api/context";
 import { dispatch, type CallOutcome } from "./api/dispatch";
 import { registerEvent } from "./api/event";
 import { registerGeneric } from "./api/generic";
@@ -17,7 +17,9 @@ import { registerVdi } from "./api/vdi";
 import { registerVm } from "./api/vm";
 import { Errors } from "./errors";
 import { type DevpoolFaults, FaultState } from "./faults";
+import { hostAllowedOperations, poolAllowedOperations } from "./model/infra-operations";
 import { Persister, readState } from "./model/persist";
+import type { Role } from "./model/rbac";
 import { type Schema, schema as sharedSchema } from "./model/schema";
 import { Store } from "./model/store";
 import { Tasks } from "./model/tasks";
@@ -30,6 +32,8 @@ export interface EngineOptions {
   readonly dataDir: string;
   readonly username: string;
   readonly password: string;
+  /** Accounts with XAPI roles besides the superuser. @default none */
+  readonly users?: readonly DevpoolUser[];
   readonly faults?: DevpoolFaults;
   /** host.address: what clients use to reach the host (management IP). @default "127.0.0.1" */
   readonly address?: string;
@@ -48,7 +52,9 @@ export class DevpoolEngine implements Engine {
   readonly faults: FaultState;
   readonly registry: Registry;
   readonly credentials: { readonly username: string; readonly password: string };
+  readonly users: readonly DevpoolUser[];
   private readonly persister: Persister;
+  private readonly roles = new Map<string, Role>();
   private readonly lastActive = new Map<string, number>();
   private readonly gcTimer: NodeJS.Timeout;
   private isStopping = false;
@@ -59,6 +65,7 @@ export class DevpoolEngine implements Engine {
     fs.mkdirSync(opts.dataDir, { recursive: true });
     this.schema = sharedSchema();
     this.credentials = { username: opts.username, password: opts.password };
+    this.users = opts.users ?? [];
     this.faults = new FaultState(opts.faults ?? {});
     const stateFile = path.join(opts.dataDir, "state.json");
     this.persister = new Persister(stateFile, () => this.store);
@@ -77,6 +84,7 @@ export class DevpoolEngine implements Engine {
     if (this.host !== "" && this.store.get("host", this.host)?.address !== address) {
       this.store.update("host", this.host, { address });
     }
+    this.refreshInfraOperations();
     this.disks.prune(new Set(this.store.rows("VDI").map((r) => String(r.rec.uuid))));
     this.persister.flush();
     this.registry = new Registry(this.schema);
@@ -96,6 +104,21 @@ export class DevpoolEngine implements Engine {
     this.gcTimer.unref();
   }
 
+  /**
+   * Recomputes the pool's and the host's allowed_operations, as xapi's startup does (dbsync_master.ml and
+   * dbsync_slave.ml call the helpers' `update_allowed_operations`).
+   */
+  private refreshInfraOperations(): void {
+    const pool = this.store.get("pool", this.pool);
+    if (pool !== undefined)
+      this.store.update("pool", this.pool, { allowed_operations: poolAllowedOperations(pool) });
+    const host = this.store.get("host", this.host);
+    if (host !== undefined) {
+      const live = this.store.get("host_metrics", String(host.metrics))?.live === true;
+      this.store.update("host", this.host, { allowed_operations: hostAllowedOperations(host, live) });
+    }
+  }
+
   poolRef(): string {
     return this.pool;
   }
@@ -108,18 +131,23 @@ export class DevpoolEngine implements Engine {
     return this.isStopping;
   }
 
-  openSession(username: string, originator: string): string {
+  openSession(username: string, originator: string, role?: Role): string {
     const ref = this.store.add("session", {
       this_host: this.host,
       last_active: now(),
       validation_time: now(),
       pool: false,
-      is_local_superuser: true,
+      is_local_superuser: role === undefined,
       auth_user_name: username,
       originator,
     });
     this.lastActive.set(ref, Date.now());
+    if (role !== undefined) this.roles.set(ref, role);
     return ref;
+  }
+
+  sessionRole(ref: string): Role | undefined {
+    return this.roles.get(ref);
   }
 
   checkSession(ref: string): void {
@@ -136,6 +164,7 @@ export class DevpoolEngine implements Engine {
   closeSession(ref: string): void {
     if (this.store.has("session", ref)) this.store.remove("session", ref);
     this.lastActive.delete(ref);
+    this.roles.delete(ref);
   }
 
   /** Invalidates every session, as a toolstack restart does: clients get SESSION_INVALID and log in again. */

@@ -2,7 +2,7 @@
  * Fault injection: misbehaviours tests switch on through configuration (the `faults` option, or a JSON file / JSON
  * text in DEVPOOL_FAULTS for the CLI), and can change while devpool runs (`devpool.setFaults`).
  */
-import { DevpoolConfigError, XapiError } from "./errors";
+import { DevpoolConfigError, ServerError } from "./errors";
 
 export interface MethodFailure {
   /** Full method name, e.g. `VM.clone`; also matches its `Async.` twin. */
@@ -146,13 +146,13 @@ export class FaultState {
   }
 
   /** The injected failure for this call, if one is due (consumes one). */
-  takeMethodFailure(method: string): XapiError | undefined {
+  takeMethodFailure(method: string): ServerError | undefined {
     const base = method.startsWith("Async.") ? method.slice(6) : method;
     const f = (this.faults.failMethods ?? []).find((x) => x.method === base);
     const left = this.remaining.get(base) ?? 0;
     if (f === undefined || left <= 0) return undefined;
     this.remaining.set(base, left - 1);
-    return new XapiError(
+    return new ServerError(
       f.code ?? "INTERNAL_ERROR",
       f.params ?? [`devpool fault injection: ${base} fails ${f.times} time(s), ${left - 1} left`],
     );
@@ -166,11 +166,11 @@ export class FaultState {
     return this.faults.cutExportAfterBytes;
   }
 
-  takeImportFailure(): XapiError | undefined {
+  takeImportFailure(): ServerError | undefined {
     const f = this.faults.failImports;
     if (f === undefined || this.importsLeft <= 0) return undefined;
     this.importsLeft -= 1;
-    return new XapiError(
+    return new ServerError(
       f.code ?? "IMPORT_ERROR",
       f.params ?? ["devpool fault injection: import failed on purpose"],
     );

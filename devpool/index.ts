@@ -4,17 +4,21 @@
  */
 import type * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { DevpoolUser } from "./api/context";
 import { createVm } from "./api/objects";
 import { DevpoolEngine } from "./engine";
-import { DevpoolConfigError, XapiError } from "./errors";
+import { DevpoolConfigError, ServerError } from "./errors";
 import type { DevpoolFaults } from "./faults";
 import { now } from "./rpc/format";
+import { isRole, ROLES } from "./model/rbac";
 import { NULL_REF } from "./model/types";
 import { createServer, DEFAULT_ROUTES, type Routes } from "./server";
 import { loadOrCreateIdentity } from "./tls";
 
 export type { DevpoolFaults, MethodFailure, ImportFailure } from "./faults";
-export { XapiError } from "./errors";
+export type { DevpoolUser } from "./api/context";
+export { ROLES, type Role } from "./model/rbac";
+export { ServerError } from "./errors";
 
 /** How long stop() lets in-flight responses finish before closing their connections. */
 const STOP_GRACE_MS = 2000;
@@ -28,9 +32,15 @@ export interface DevpoolOptions {
   readonly host?: string;
   /** Serve HTTPS with a self-signed certificate kept in `<dataDir>/tls/`. @default false */
   readonly tls?: boolean;
-  /** The one account (xapi's root). */
+  /** The local superuser (xapi's root): every call is allowed. */
   readonly username: string;
   readonly password: string;
+  /**
+   * More accounts, each with one XAPI role (`pool-admin`, `pool-operator`, `vm-power-admin`, `vm-admin`,
+   * `vm-operator`, `read-only`): calls and HTTP transfers their role does not allow are refused with
+   * RBAC_PERMISSION_DENIED, as xapi refuses them. @default none
+   */
+  readonly users?: readonly DevpoolUser[];
   /** Injected faults; can be changed later with `setFaults`. @default none */
   readonly faults?: DevpoolFaults;
   /** Host name on first start. @default "devpool" */
@@ -78,6 +88,34 @@ function validate(opts: DevpoolOptions): void {
     fail("username must be a non-empty string", "<hidden>");
   if (typeof opts.password !== "string" || opts.password === "")
     fail("password must be a non-empty string", "<hidden>");
+  validateUsers(opts.username, opts.users ?? []);
+}
+
+/** Each extra account: a distinct name (not the superuser's), a password, and one of xapi's roles. */
+export function validateUsers(superuser: string, users: readonly DevpoolUser[]): void {
+  const seen = new Set([superuser]);
+  for (const [i, u] of users.entries()) {
+    const where = `users[${i}]`;
+    if (typeof u.username !== "string" || u.username === "") {
+      throw new DevpoolConfigError(`devpool: ${where}.username must be a non-empty string`);
+    }
+    if (seen.has(u.username)) {
+      throw new DevpoolConfigError(
+        `devpool: ${where}.username must differ from the superuser's and the other users', but "${u.username}" was provided twice`,
+      );
+    }
+    seen.add(u.username);
+    if (typeof u.password !== "string" || u.password === "") {
+      throw new DevpoolConfigError(
+        `devpool: ${where}.password must be a non-empty string (user "${u.username}")`,
+      );
+    }
+    if (typeof u.role !== "string" || !isRole(u.role)) {
+      throw new DevpoolConfigError(
+        `devpool: ${where}.role must be one of ${ROLES.join(", ")}, but ${JSON.stringify(u.role)} was provided`,
+      );
+    }
+  }
 }
 
 export async function startDevpool(opts: DevpoolOptions, routes: Routes = DEFAULT_ROUTES): Promise<Devpool> {
@@ -87,6 +125,7 @@ export async function startDevpool(opts: DevpoolOptions, routes: Routes = DEFAUL
     dataDir: opts.dataDir,
     username: opts.username,
     password: opts.password,
+    users: opts.users ?? [],
     address: host,
     ...(opts.faults === undefined ? {} : { faults: opts.faults }),
     ...(opts.hostname === undefined ? {} : { hostname: opts.hostname }),
@@ -138,7 +177,7 @@ export async function startDevpool(opts: DevpoolOptions, routes: Routes = DEFAUL
 function setGuestMetrics(engine: DevpoolEngine, vm: string, m: GuestMetrics): string {
   const { store } = engine;
   const ref = store.has("VM", vm) ? vm : store.refByUuid("VM", vm);
-  if (ref === undefined) throw new XapiError("HANDLE_INVALID", ["VM", vm]);
+  if (ref === undefined) throw new ServerError("HANDLE_INVALID", ["VM", vm]);
   const rec = store.require("VM", ref);
   const values = {
     os_version: { ...(m.os_version ?? {}) },

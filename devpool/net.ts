@@ -1,12 +1,7 @@
 import * as net from "node:net";
+import { ServiceStartError } from "./errors";
 
-/** Error raised when a local service does not come up in time. */
-export class ServiceStartError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ServiceStartError";
-  }
-}
+export { ServiceStartError } from "./errors";
 
 /** Asks the kernel for a free TCP port on the loopback interface. */
 export async function freePort(host = "127.0.0.1"): Promise<number> {

@@ -8,11 +8,21 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { DevpoolEngine } from "./engine";
+import { messageOf } from "../lib/errors";
 import { MalformedRequestError } from "./errors";
 import { exportVm } from "./http/export";
 import { importVm } from "./http/import";
 import { exportRawVdi, importRawVdi } from "./http/raw-vdi";
-import { sendHtmlError } from "./http/transfer";
+import {
+  closeConnection,
+  escapeHtml,
+  forbiddenPage,
+  internalErrorPage,
+  methodNotImplementedPage,
+  rawConnection,
+  returnVersion,
+  writeRaw,
+} from "./http/wire";
 import * as jsonrpc from "./rpc/jsonrpc";
 import * as xmlrpc from "./rpc/xmlrpc";
 import type { TlsIdentity } from "./tls";
@@ -92,6 +102,14 @@ function route(table: Readonly<Record<string, RouteHandler>>, path: string): Rou
   return best === undefined ? undefined : table[best];
 }
 
+/** Answers a complete error response straight on the connection (wire.ts) and closes it, as Http_svr does. */
+function answerRaw(req: http.IncomingMessage, bytes: Buffer): void {
+  const socket = rawConnection(req);
+  void writeRaw(socket, bytes)
+    .catch(() => undefined)
+    .then(() => closeConnection(socket));
+}
+
 export function createRequestListener(engine: DevpoolEngine, routes: Routes) {
   return (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? "/", "http://devpool");
@@ -107,15 +125,19 @@ export function createRequestListener(engine: DevpoolEngine, routes: Routes) {
         case "PUT": {
           const handler = route(routes[req.method], url.pathname);
           if (handler !== undefined) return handler(engine, req, res, url);
-          break;
+          // http_svr.ml: a path no handler claims gets TE.empty's `default_callback`, a 403.
+          return answerRaw(req, forbiddenPage("1.1"));
         }
+        default:
+          return answerRaw(req, methodNotImplementedPage(returnVersion(req), req.method ?? "?"));
       }
-      sendHtmlError(res, 404, "Not Found", `no handler for ${req.method ?? "?"} ${url.pathname}`);
     };
     run().catch((e: unknown) => {
+      // http_svr.ml `handle_one`: any other exception is a 500 page naming it (escape_html of Printexc).
       const detail =
-        e instanceof MalformedRequestError ? `Malformed_method_request(${e.message})` : String(e);
-      sendHtmlError(res, 500, "Internal Error", detail);
+        e instanceof MalformedRequestError ? `Malformed_method_request(${e.message})` : messageOf(e);
+      if (res.headersSent) res.destroy();
+      else answerRaw(req, internalErrorPage(returnVersion(req), escapeHtml(detail)));
     });
   };
 }
@@ -126,10 +148,12 @@ export function createServer(
   tls: TlsIdentity | undefined,
 ): http.Server | https.Server {
   const listener = createRequestListener(engine, routes);
+  // xapi's parser does not insist on a Host header (http_svr.ml `read_request`); Node's does unless told.
+  const options = { requireHostHeader: false };
   const server =
     tls === undefined
-      ? http.createServer(listener)
-      : https.createServer({ cert: tls.cert, key: tls.key }, listener);
+      ? http.createServer(options, listener)
+      : https.createServer({ ...options, cert: tls.cert, key: tls.key }, listener);
   // Transfers of many GiB and event.from long polls outlive Node's default request timeout (300 s).
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

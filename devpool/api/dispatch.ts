@@ -1,12 +1,14 @@
 /**
  * One RPC call, in xapi's order (gen_server.ml, server_helpers.ml): method lookup (MESSAGE_METHOD_UNKNOWN),
  * parameter count (MESSAGE_PARAMETER_COUNT_MISMATCH, checked before the session), session (SESSION_INVALID),
- * parameter types, then the implementation. `Async.<Class>.<method>` answers a task ref at once and runs the call
- * in the background, completing the task with the XML-RPC serialization of the result (xapi-protocol.md §B.6).
+ * parameter types, the session's role (RBAC_PERMISSION_DENIED, rbac.ml), then the implementation. `Async.<Class>.<method>` answers a task ref at once and runs the call
+ * in the background, completing the task with the XML-RPC serialization of the result (ocaml/xapi/server_helpers.ml
+ * `do_dispatch`, taskHelper.ml `complete`).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { Errors, XapiError } from "../errors";
+import { Errors, ServerError } from "../errors";
 import { encode, decode } from "../model/codec";
+import { permissionDenied } from "../model/rbac";
 import { encodeValue } from "../rpc/xmlrpc";
 import { type Input, W, type Wire } from "../rpc/wire";
 import { type CallContext, type Engine, RawResult } from "./context";
@@ -17,7 +19,7 @@ export type CallOutcome =
   | { readonly ok: false; readonly code: string; readonly params: readonly string[] };
 
 function toFailure(e: unknown): CallOutcome {
-  if (e instanceof XapiError) return { ok: false, code: e.code, params: e.params.map(String) };
+  if (e instanceof ServerError) return { ok: false, code: e.code, params: e.params.map(String) };
   const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   return { ok: false, code: "INTERNAL_ERROR", params: [msg] };
 }
@@ -58,6 +60,10 @@ export async function dispatch(
       engine.checkSession(session);
     }
     const args = decodeArgs(engine, def, def.takesSession ? params.slice(1) : params);
+    // RBAC after the session, before the call or its task (gen_server.ml: `Session_check.check`, then `rbac`).
+    const role = def.takesSession ? engine.sessionRole(session) : undefined;
+    if (role !== undefined && !def.roles.includes(role))
+      throw permissionDenied(base.toLowerCase(), def.roles);
 
     const latency = engine.faults.latencyFor(method);
     if (latency > 0) await sleep(latency);

@@ -26,13 +26,10 @@ function where(ctx: CallContext, cls: ClassSchema, expr: string): [string, Rec][
     .map((r) => [r.ref, r.rec]);
 }
 
-/** Registers the accessor for one message name of a class, if it is one; returns whether it did. */
-function registerAccessor(reg: Registry, cls: ClassSchema, msg: string, nParams: number): boolean {
+/** Registers the class-wide accessor (get_all, get_record, create, ...) `msg` names, if any; returns whether it did. */
+function registerClassAccessor(reg: Registry, cls: ClassSchema, msg: string): boolean {
   const name = `${cls.name}.${msg}`;
   const C = cls.name;
-  const fieldAfter = (prefix: string): FieldSchema | undefined =>
-    msg.startsWith(prefix) ? cls.field.get(msg.slice(prefix.length)) : undefined;
-
   switch (msg) {
     case "get_all":
       reg.implement(name, (ctx) => ctx.engine.store.refs(C));
@@ -73,7 +70,15 @@ function registerAccessor(reg: Registry, cls: ClassSchema, msg: string, nParams:
       });
       return true;
   }
+  return false;
+}
 
+/** Registers the field accessor (getter, setter, map and set updates) `msg` names, if any; returns whether it did. */
+function registerFieldAccessor(reg: Registry, cls: ClassSchema, msg: string, nParams: number): boolean {
+  const name = `${cls.name}.${msg}`;
+  const C = cls.name;
+  const fieldAfter = (prefix: string): FieldSchema | undefined =>
+    msg.startsWith(prefix) ? cls.field.get(msg.slice(prefix.length)) : undefined;
   const getter = fieldAfter("get_");
   if (getter !== undefined && nParams === 1) {
     reg.implement(name, (ctx, [self]) => ctx.engine.store.require(C, str(self))[getter.name]);
@@ -138,8 +143,10 @@ function registerAccessor(reg: Registry, cls: ClassSchema, msg: string, nParams:
 export function registerGeneric(reg: Registry): void {
   for (const cls of reg.schema.classes.values()) {
     for (const m of cls.messages.values()) {
-      if (m.implicit || /^(set_|add_to_|remove_from_)/.test(m.name))
-        registerAccessor(reg, cls, m.name, m.params.length);
+      if (m.implicit || /^(set_|add_to_|remove_from_)/.test(m.name)) {
+        if (!registerClassAccessor(reg, cls, m.name))
+          registerFieldAccessor(reg, cls, m.name, m.params.length);
+      }
     }
   }
 }

@@ -1,5 +1,5 @@
 /** pool, host, SR and network methods beyond the generic accessors. */
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import type { Rec } from "../model/store";
 import type { Registry } from "./registry";
 
@@ -26,8 +26,10 @@ export function registerInfra(reg: Registry): void {
   });
   reg.implement("network.destroy", (ctx, [self]) => {
     const net = ctx.engine.store.require("network", str(self));
-    if ((net.VIFs as string[]).length > 0) throw new XapiError("NETWORK_CONTAINS_VIF", net.VIFs as string[]);
-    if ((net.PIFs as string[]).length > 0) throw new XapiError("NETWORK_CONTAINS_PIF", net.PIFs as string[]);
+    if ((net.VIFs as string[]).length > 0)
+      throw new ServerError("NETWORK_CONTAINS_VIF", net.VIFs as string[]);
+    if ((net.PIFs as string[]).length > 0)
+      throw new ServerError("NETWORK_CONTAINS_PIF", net.PIFs as string[]);
     ctx.engine.store.remove("network", str(self));
   });
 }

@@ -3,7 +3,9 @@
  * implementations come from the generic accessors (`generic.ts`) and the hand-written class modules. A datamodel
  * message with no implementation is not registered and answers MESSAGE_METHOD_UNKNOWN, never a silent success.
  */
+import { DevpoolDefectError } from "../errors";
 import type { MessageSchema, ParamSchema, Schema } from "../model/schema";
+import type { Role } from "../model/rbac";
 import type { DMType } from "../model/types";
 import type { Handler } from "./context";
 
@@ -16,10 +18,13 @@ export interface MethodDef {
   readonly result: DMType;
   /** Whether an `Async.` twin exists. */
   readonly asyncAllowed: boolean;
+  /** Roles allowed to call it; calls without a session ignore them. */
+  readonly roles: readonly Role[];
   readonly handler: Handler;
 }
 
-/** Classes whose messages have no Async twin (xapi-protocol.md §A.6). */
+/** Classes whose messages have no Async twin (ocaml/idl/ocaml_backend/gen_client.ml `has_async`: session, task and event calls are
+ * not async). */
 const NO_ASYNC_CLASSES = new Set(["session", "task", "event"]);
 
 export class Registry {
@@ -30,7 +35,7 @@ export class Registry {
   message(name: string): MessageSchema {
     const dot = name.indexOf(".");
     const m = this.schema.classes.get(name.slice(0, dot))?.messages.get(name.slice(dot + 1));
-    if (m === undefined) throw new TypeError(`devpool: ${name} is not a datamodel message`);
+    if (m === undefined) throw new DevpoolDefectError(`devpool: ${name} is not a datamodel message`);
     return m;
   }
 
@@ -43,6 +48,7 @@ export class Registry {
       optional: opts.optional ?? 0,
       takesSession: m.takesSession,
       result: m.result,
+      roles: m.roles,
       asyncAllowed:
         !NO_ASYNC_CLASSES.has(m.cls) && (!m.implicit || m.name === "create" || m.name === "destroy"),
       handler,

@@ -1,5 +1,5 @@
 /** VDI.*: creation with a sparse file, destruction (VDI_IN_USE while attached), resize, clone/copy/snapshot. */
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { now } from "../rpc/format";
 import type { Rec } from "../model/store";
 import type { CallContext } from "./context";
@@ -13,7 +13,7 @@ function resize(ctx: CallContext, self: unknown, size: unknown): void {
   const vdi = ctx.engine.store.require("VDI", ref);
   const n = size as number;
   // Storage managers only grow disks (SR_OPERATION_NOT_SUPPORTED on shrink for ext/lvm).
-  if (n < Number(vdi.virtual_size)) throw new XapiError("VDI_TOO_SMALL", [ref, String(n)]);
+  if (n < Number(vdi.virtual_size)) throw new ServerError("VDI_TOO_SMALL", [ref, String(n)]);
   ctx.engine.disks.resize(str(vdi.uuid), n);
   ctx.engine.store.update("VDI", ref, { virtual_size: n });
   refreshSr(ctx.engine, str(vdi.SR));
@@ -23,7 +23,7 @@ export function registerVdi(reg: Registry): void {
   reg.implement("VDI.create", (ctx, [rec]) => {
     const r = rec as Rec;
     const sr = ctx.engine.store.require("SR", str(r.SR));
-    if (sr.is_tools_sr === true) throw new XapiError("SR_OPERATION_NOT_SUPPORTED", [str(r.SR)]);
+    if (sr.is_tools_sr === true) throw new ServerError("SR_OPERATION_NOT_SUPPORTED", [str(r.SR)]);
     return createVdi(ctx.engine, { ...r });
   });
   reg.implement("VDI.destroy", (ctx, [self]) => destroyVdi(ctx.engine, str(self)));

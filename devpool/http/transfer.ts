@@ -1,20 +1,51 @@
 /**
- * What every HTTP transfer handler shares (xapi_http.ml, http_svr.ml; xapi-protocol.md §C.1):
- * authentication by `session_id` (cookie first, then query) or HTTP Basic auth, the task (the client's `task_id`,
- * or one devpool creates and names in the `task-id` header), the 200 headers sent before any body byte with
- * `Connection: close` and no Content-Length (the body ends when the connection closes), and failures: an HTML 500
- * before the headers, a cut connection after them, and in both cases a failed task, the only reliable error channel.
+ * What every HTTP transfer handler shares (ocaml/xapi/xapi_http.ml `assert_credentials_ok` and `with_context`,
+ * ocaml/libs/http-lib/http_svr.ml), with responses written byte for byte as xapi writes them (wire.ts):
+ *
+ * - Authentication by `session_id` (cookie first, then query: `lookup_param_of_req`) or HTTP Basic auth (a
+ *   session logged in for the request and out after it). Missing or bad credentials answer 401 with
+ *   `WWW-Authenticate: Basic realm="<handler's realm>"`; xapi fails no task at that point (`assert_credentials_ok`
+ *   raises `Http.Unauthorised` before any task is touched).
+ * - RBAC: the handler's `http/<action>` permission (datamodel.ml `http_actions`: vm-admin for all four). A refusal
+ *   fails the client's `task_id` task with RBAC_PERMISSION_DENIED [permission, message] and answers 403.
+ * - The task: the client's `task_id`, or one devpool creates; the 200 headers (`Connection: close`, no
+ *   Content-Length) carry it in `task-id`, and the body ends when the connection closes (a FIN).
+ * - Failures before the headers answer xapi's HTML error pages; after them the connection is closed. In both
+ *   cases the task is failed: for clients it is the only reliable error channel.
  */
 import type * as http from "node:http";
+import type { Socket } from "node:net";
 import { PassThrough } from "node:stream";
 import type { DevpoolEngine } from "../engine";
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { authenticate } from "../api/session";
+import { HTTP_ACTION_ROLES, permissionDenied } from "../model/rbac";
+import {
+  closeConnection,
+  escapeHtml,
+  forbiddenPage,
+  headerBlock,
+  internalErrorPage,
+  rawConnection,
+  returnVersion,
+  unauthorisedPage,
+  writeRaw,
+} from "./wire";
+
+/** A handler's identity in xapi: the realm of its 401s and its RBAC action (`assert_credentials_ok` arguments). */
+export interface HandlerSpec {
+  readonly realm: string;
+  readonly action: keyof typeof HTTP_ACTION_ROLES;
+  /** The name of the task devpool creates when the client gives no `task_id`. */
+  readonly taskLabel: string;
+}
 
 export interface Transfer {
   readonly engine: DevpoolEngine;
   readonly req: http.IncomingMessage;
-  readonly res: http.ServerResponse;
+  /** The connection, written to directly (wire.ts). */
+  readonly socket: Socket;
+  readonly version: "1.0" | "1.1";
   readonly query: URLSearchParams;
   readonly session: string;
   readonly task: string;
@@ -42,128 +73,125 @@ function basicAuth(req: http.IncomingMessage): { user: string; pass: string } | 
   return { user: text.slice(0, colon), pass: text.slice(colon + 1) };
 }
 
-/** xapi's error page, as sent before any header of a transfer (http_svr.ml `response_internal_error`). */
-export function sendHtmlError(
-  res: http.ServerResponse,
-  status: number,
-  reason: string,
-  detail: string,
-): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const escaped = detail.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  const body =
-    `<html><body><h1>HTTP ${status} ${reason}</h1>An unexpected error occurred; please wait a while and try ` +
-    `again. If the problem persists, please contact your support representative.<h1> Additional information ` +
-    `</h1>${escaped}</body></html>`;
-  res.writeHead(status, reason, {
-    Connection: "close",
-    "Content-Type": "text/html",
-    "Content-Length": Buffer.byteLength(body),
-  });
-  res.end(body);
+/** `Api_errors.to_string`, the text xapi's error pages show for a Server_error (api_errors.ml). */
+export function serverErrorText(e: ServerError): string {
+  return `Server_error(${e.code}, [ ${e.params.join("; ")} ])`;
 }
 
-/** Fails the task (if still pending) with the error, reporting it as xapi's Api_errors.Server_error text. */
-export function failTask(t: Pick<Transfer, "engine" | "task">, e: unknown): XapiError {
+/** Answers a complete response (an error page) and closes the connection. */
+export async function answerAndClose(socket: Socket, bytes: Buffer): Promise<void> {
+  await writeRaw(socket, bytes).catch(() => undefined);
+  await closeConnection(socket);
+}
+
+/** The additional information of xapi's 500 page for a Server_error: its text, HTML-escaped. */
+export function errorText(e: ServerError): string {
+  return escapeHtml(serverErrorText(e));
+}
+
+/** `response_internal_error` for a failure before the 200 headers: the error's text as additional information. */
+export function answerInternalError(t: Pick<Transfer, "socket" | "version">, e: ServerError): Promise<void> {
+  return answerAndClose(t.socket, internalErrorPage(t.version, errorText(e)));
+}
+
+/** Fails the task (if still pending) with the error, as xapi's Api_errors.Server_error. */
+export function failTask(t: Pick<Transfer, "engine" | "task">, e: unknown): ServerError {
   const err =
-    e instanceof XapiError
+    e instanceof ServerError
       ? e
-      : new XapiError("INTERNAL_ERROR", [e instanceof Error ? e.message : String(e)]);
-  if (t.task !== "" && t.engine.tasks.exists(t.task)) t.engine.tasks.fail(t.task, err.code, err.params);
+      : new ServerError("INTERNAL_ERROR", [e instanceof Error ? e.message : String(e)], { cause: e });
+  if (t.task !== "" && t.engine.tasks.exists(t.task) && t.engine.tasks.isPending(t.task))
+    t.engine.tasks.fail(t.task, err.code, err.params);
   return err;
 }
 
-export function serverErrorText(e: XapiError): string {
-  return `Api_errors.Server_error("${e.code}", [ ${e.params.map((p) => `"${p}"`).join("; ")} ])`;
-}
+type Credentials =
+  { readonly ok: true; readonly session: string; readonly opened: boolean } | { readonly ok: false };
 
-/**
- * Authenticates and resolves the task. On failure, answers (401, or 500 for a bad task_id) and returns undefined.
- */
-export function beginTransfer(
+/** `assert_credentials_ok`'s authentication: a valid session, or Basic auth that logs in. */
+function credentials(
   engine: DevpoolEngine,
   req: http.IncomingMessage,
-  res: http.ServerResponse,
-  url: URL,
-  taskLabel: string,
-): Transfer | undefined {
-  const jar = cookies(req);
-  const param = (name: string) => jar.get(name) ?? url.searchParams.get(name) ?? undefined;
-  const taskId = param("task_id");
-  if (taskId !== undefined && !engine.tasks.exists(taskId)) {
-    sendHtmlError(
-      res,
-      500,
-      "Internal Error",
-      serverErrorText(new XapiError("HANDLE_INVALID", ["task", taskId])),
-    );
-    return undefined;
-  }
-  let session = param("session_id");
-  let opened = false;
+  session: string | undefined,
+): Credentials {
   try {
     if (session !== undefined) {
       engine.checkSession(session);
-    } else {
-      const basic = basicAuth(req);
-      if (basic === undefined) throw new XapiError("SESSION_AUTHENTICATION_FAILED", []);
-      authenticate({ engine }, basic.user, basic.pass);
-      session = engine.openSession(basic.user, "http-basic-auth");
-      opened = true;
+      return { ok: true, session, opened: false };
     }
-  } catch {
-    // xapi_http.ml: the task is failed with SESSION_AUTHENTICATION_FAILED and no parameters; the answer is 401.
-    if (taskId !== undefined) engine.tasks.fail(taskId, "SESSION_AUTHENTICATION_FAILED", []);
-    res.writeHead(401, "Unauthorised", {
-      Connection: "close",
-      "WWW-Authenticate": 'Basic realm="xapi"',
-      "Content-Type": "text/html",
-      "Content-Length": 0,
-    });
-    res.end();
-    return undefined;
+    const basic = basicAuth(req);
+    if (basic === undefined) return { ok: false };
+    const who = authenticate({ engine }, basic.user, basic.pass);
+    return { ok: true, session: engine.openSession(basic.user, "http-basic-auth", who.role), opened: true };
+  } catch (e) {
+    if (e instanceof ServerError) return { ok: false };
+    throw e;
   }
-  const task = taskId ?? engine.tasks.create(taskLabel, "", { internal: true });
-  const s = session;
-  return {
-    engine,
-    req,
-    res,
-    query: url.searchParams,
-    session: s,
-    task,
-    param,
-    finish: () => {
-      if (opened) engine.closeSession(s);
-    },
-  };
 }
 
 /**
- * Sends xapi's 200 headers now (Http.http_200_ok): `Connection: close`, no Content-Length and no chunked encoding,
- * so the body is delimited by the connection closing, as xapi's is.
+ * Authenticates, checks the handler's permission and resolves the task, in xapi's order. On a refusal it answers
+ * (401, 403, or 500 for an unknown task_id), closes the connection and returns undefined.
  */
-export function sendOkHeaders(t: Transfer, contentType: string, extra: Record<string, string> = {}): void {
-  t.res.useChunkedEncodingByDefault = false;
-  t.res.sendDate = false;
-  t.res.writeHead(200, "OK", {
-    Connection: "close",
-    "Cache-Control": "no-cache, no-store",
-    "task-id": t.task,
-    "Content-Type": contentType,
-    ...extra,
-  });
-  t.res.flushHeaders();
+export async function beginTransfer(
+  engine: DevpoolEngine,
+  req: http.IncomingMessage,
+  url: URL,
+  spec: HandlerSpec,
+): Promise<Transfer | undefined> {
+  const socket = rawConnection(req);
+  const version = returnVersion(req);
+  const jar = cookies(req);
+  const param = (name: string) => jar.get(name) ?? url.searchParams.get(name) ?? undefined;
+  const taskId = param("task_id");
+  const auth = credentials(engine, req, param("session_id"));
+  if (!auth.ok) {
+    await answerAndClose(socket, unauthorisedPage(version, spec.realm));
+    return undefined;
+  }
+  const finish = () => {
+    if (auth.opened) engine.closeSession(auth.session);
+  };
+  const role = engine.sessionRole(auth.session);
+  const allowed = HTTP_ACTION_ROLES[spec.action] ?? [];
+  if (role !== undefined && !allowed.includes(role)) {
+    // xapi_http.ml `rbac_raise`: the client's task fails with the permission and the message, then 403.
+    const denied = permissionDenied(`http/${spec.action}`, allowed);
+    if (taskId !== undefined && engine.tasks.exists(taskId))
+      engine.tasks.fail(taskId, denied.code, denied.params);
+    finish();
+    await answerAndClose(socket, forbiddenPage(version));
+    return undefined;
+  }
+  if (taskId !== undefined && !engine.tasks.exists(taskId)) {
+    finish();
+    await answerInternalError({ socket, version }, new ServerError("HANDLE_INVALID", ["task", taskId]));
+    return undefined;
+  }
+  const task = taskId ?? engine.tasks.create(spec.taskLabel, "", { internal: true });
+  return {
+    engine,
+    req,
+    socket,
+    version,
+    query: url.searchParams,
+    session: auth.session,
+    task,
+    param,
+    finish,
+  };
+}
+
+/** Sends a handler's 200 header block (wire.ts `http200Close` and the handler's own lines). */
+export function sendHeaders(t: Transfer, lines: readonly string[]): Promise<void> {
+  return writeRaw(t.socket, headerBlock(lines));
 }
 
 /**
  * The request body as a stream that a consumer may abandon without destroying the request (an async iterator over
  * the request itself would destroy the socket when the consumer stops early, and the client would see EPIPE
  * instead of reading the task). A connection closed by the client ends the body: the xen-api client closes its
- * socket once an unknown-length body is written (xapi-protocol.md §C.7).
+ * socket once an unknown-length body is written (its index.mjs `putResource`).
  */
 export function requestBody(req: http.IncomingMessage, counter: { bytes: number }): PassThrough {
   const body = new PassThrough({ highWaterMark: 1024 * 1024 });
@@ -180,7 +208,10 @@ export function requestBody(req: http.IncomingMessage, counter: { bytes: number 
   return body;
 }
 
-/** Reads and drops the rest of the request, so the client finishes sending before the connection closes. */
+/**
+ * Reads and drops the rest of the request, so the client finishes sending before the connection closes (closing a
+ * socket with unread data makes the kernel answer with a reset, and the client an EPIPE instead of the task).
+ */
 export async function drainRequest(req: http.IncomingMessage, body: PassThrough): Promise<void> {
   req.unpipe(body);
   body.destroy();

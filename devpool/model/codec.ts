@@ -1,9 +1,9 @@
 /**
  * Values in and out of the model. `encode` types a stored value for the wire by its declared datamodel type;
  * `decode` checks and coerces a client's parameter. xapi's unmarshallers accept numeric strings for ints and floats
- * (the `xen-api` client sends JS integers as XML-RPC strings, xapi-protocol.md §A.4) and enum names in any case.
+ * (the `xen-api` client sends JS integers as XML-RPC strings: ocaml-rpc `Rpc.int64_of_rpc` takes `String`) and enum names in any case.
  */
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { EPOCH, parseDate } from "../rpc/format";
 import { type Input, W, type Wire, WireDate } from "../rpc/wire";
 import type { Schema } from "./schema";
@@ -49,12 +49,12 @@ export function encode(value: unknown, t: DMType, schema: Schema): Wire {
   }
 }
 
-function typeError(t: DMType, given: Input | undefined): XapiError {
+function typeError(t: DMType, given: Input | undefined): ServerError {
   void given;
-  return new XapiError("FIELD_TYPE_ERROR", [typeName(t)]);
+  return new ServerError("FIELD_TYPE_ERROR", [typeName(t)]);
 }
 
-/** Checks and coerces one parameter. Throws XapiError FIELD_TYPE_ERROR naming the expected type. */
+/** Checks and coerces one parameter. Throws ServerError FIELD_TYPE_ERROR naming the expected type. */
 export function decode(input: Input | undefined, t: DMType, schema: Schema): unknown {
   switch (t.k) {
     case "string":
@@ -98,7 +98,8 @@ export function decode(input: Input | undefined, t: DMType, schema: Schema): unk
       if (typeof input !== "string") throw typeError(t, input);
       const values = schema.enums[t.name] ?? [];
       const hit = values.find((v) => v.toLowerCase() === input.toLowerCase());
-      if (hit === undefined) throw new XapiError("FIELD_TYPE_ERROR", [`enum ${t.name}: ${values.join("|")}`]);
+      if (hit === undefined)
+        throw new ServerError("FIELD_TYPE_ERROR", [`enum ${t.name}: ${values.join("|")}`]);
       return hit;
     }
     case "set":
@@ -114,17 +115,28 @@ export function decode(input: Input | undefined, t: DMType, schema: Schema): unk
       }
       return out;
     }
-    case "record": {
-      if (input === null || typeof input !== "object" || Array.isArray(input) || input instanceof WireDate) {
-        throw typeError(t, input);
-      }
-      const cls = schema.cls(t.cls);
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(input as Record<string, Input>)) {
-        const f = cls.field.get(k);
-        if (f !== undefined) out[k] = decode(v, f.type, schema);
-      }
-      return out;
-    }
+    case "record":
+      return decodeCtorRecord(input, t.cls, schema);
   }
+}
+
+/**
+ * A constructor's record, read as xapi's generated server reads it (ocaml/idl/ocaml_backend/gen_server.ml
+ * `from_ctor_record`): only the constructor fields (RW and RO/constructor) are looked up, each converted to its
+ * type; one left out takes the datamodel default, or fails as `my_assoc` does (server_helpers.ml
+ * `Dispatcher_FieldNotFound`, which exnHelper.ml reports as INTERNAL_ERROR). Every other member (runtime fields
+ * such as `snapshot_time` or `allowed_operations`, which strict clients send with zero values) is ignored.
+ */
+function decodeCtorRecord(input: Input | undefined, cls: string, schema: Schema): Record<string, unknown> {
+  if (input === null || typeof input !== "object" || Array.isArray(input) || input instanceof WireDate) {
+    throw typeError({ k: "record", cls }, input);
+  }
+  const given = input as Record<string, Input>;
+  const out: Record<string, unknown> = {};
+  for (const f of schema.cls(cls).ctorFields) {
+    if (Object.hasOwn(given, f.name)) out[f.name] = decode(given[f.name], f.type, schema);
+    else if (f.hasDefault) out[f.name] = structuredClone(f.defaultValue);
+    else throw new ServerError("INTERNAL_ERROR", [`Server_helpers.Dispatcher_FieldNotFound("${f.name}")`]);
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
  * current object comes back as an `add`. The call long-polls: it returns as soon as a matching event exists, or
  * after `timeout` seconds with no events and a fresh token; xapi never answers an empty batch early.
  */
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { W, type Wire } from "../rpc/wire";
 import { encode } from "./codec";
 import { SILENT_CLASSES, type Store } from "./store";
@@ -18,7 +18,7 @@ export function formatToken(generation: number): string {
 export function parseToken(token: string): number {
   if (token === "") return -1;
   const m = /^(\d+)(?:,(\d+))?$/.exec(token);
-  if (m === null) throw new XapiError("EVENT_FROM_TOKEN_PARSE_FAILURE", [token]);
+  if (m === null) throw new ServerError("EVENT_FROM_TOKEN_PARSE_FAILURE", [token]);
   return Number(m[1]);
 }
 
@@ -41,7 +41,7 @@ function parseSubscriptions(store: Store, subs: readonly string[]): Subscription
     const slash = s.indexOf("/");
     const name = slash < 0 ? s : s.slice(0, slash);
     if (name === "" || (slash >= 0 && slash === s.length - 1)) {
-      throw new XapiError("EVENT_SUBSCRIPTION_PARSE_FAILURE", [s]);
+      throw new ServerError("EVENT_SUBSCRIPTION_PARSE_FAILURE", [s]);
     }
     // Subscriptions to classes this pool does not know match nothing, as in xapi.
     const cls = store.schema.byLower.get(name.toLowerCase()) ?? name;
@@ -133,7 +133,7 @@ export async function eventFrom(
 /** Touches the object (a `mod` event) and returns the token just before it (xapi_event.ml `inject`). */
 export function eventInject(store: Store, cls: string, ref: string): string {
   const real = store.schema.byLower.get(cls.toLowerCase());
-  if (real === undefined || !store.has(real, ref)) throw new XapiError("HANDLE_INVALID", [cls, ref]);
+  if (real === undefined || !store.has(real, ref)) throw new ServerError("HANDLE_INVALID", [cls, ref]);
   store.touch(real, ref);
   return formatToken(store.generation - 1);
 }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { dbString, type FilterExpr, matches, parseFilter } from "./filter";
 import { schema } from "./schema";
 
@@ -24,7 +24,7 @@ describe("devpool model/filter (get_all_records_where)", () => {
 
   it("answers INTERNAL_ERROR for a column the table does not have (xapi's DBCache_NotFound)", () => {
     expect(() => matches(parseFilter('field "name_label"="Debian"'), vm({}), VM))
-      .to.throw(XapiError)
+      .to.throw(ServerError)
       .with.property("code", "INTERNAL_ERROR");
   });
 
@@ -52,7 +52,7 @@ describe("devpool model/filter (get_all_records_where)", () => {
   it("rejects syntax errors with INTERNAL_ERROR naming the expression", () => {
     for (const bad of ['field "x"', '"a"=', "(true", 'field "a"="b" "c"', "maybe"]) {
       expect(() => parseFilter(bad), bad)
-        .to.throw(XapiError)
+        .to.throw(ServerError)
         .with.property("code", "INTERNAL_ERROR");
     }
   });

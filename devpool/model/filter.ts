@@ -9,7 +9,7 @@
  * tighter, so `and`/`or` share one level, associate left, and `not` binds *loosest*: `not a and b` is
  * `not (a and b)`. Comparison is string equality on each column's database representation.
  */
-import { XapiError } from "../errors";
+import { ServerError } from "../errors";
 import { formatDouble } from "../rpc/format";
 import type { ClassSchema } from "./schema";
 import type { DMType } from "./types";
@@ -25,8 +25,8 @@ export type FilterExpr =
 type Token = "=" | "true" | "false" | "(" | ")" | "field" | "and" | "or" | "not" | { ident: string };
 
 /** xapi surfaces filter syntax errors as INTERNAL_ERROR carrying Db_filter.Expression_error. */
-function syntaxError(expr: string, why: string): XapiError {
-  return new XapiError("INTERNAL_ERROR", [`Db_filter.Expression_error("${expr}", ${why})`]);
+function syntaxError(expr: string, why: string): ServerError {
+  return new ServerError("INTERNAL_ERROR", [`Db_filter.Expression_error("${expr}", ${why})`]);
 }
 
 const KEYWORDS = ["true", "false", "field", "and", "or", "not"] as const;
@@ -140,7 +140,7 @@ export function matches(expr: FilterExpr, rec: Readonly<Record<string, unknown>>
     const f = columns.get(v.field);
     // Row.find raises DBCache_NotFound for a column the table does not have.
     if (f === undefined)
-      throw new XapiError("INTERNAL_ERROR", [`DBCache_NotFound("missing field", "${v.field}", "")`]);
+      throw new ServerError("INTERNAL_ERROR", [`DBCache_NotFound("missing field", "${v.field}", "")`]);
     return dbString(rec[f.name], f.type);
   };
   const ev = (e: FilterExpr): boolean => {

@@ -1,8 +1,10 @@
 /**
  * Regenerates `datamodel.json` from the XenAPI datamodel dump (the `xenapi.json` of
  * terra-farm/go-xen-api-client, a CH 8.1 "inverness" export of xapi's IDL). Only what devpool needs is kept:
- * field names, types, qualifiers and defaults; message names, parameter types and result types; enum values.
- * Descriptions, roles and lifecycles are dropped to keep the file small.
+ * field names, types, qualifiers and defaults; message names, parameter types, result types and the least
+ * privileged role allowed to call them (xapi's roles form a chain, ocaml/idl/datamodel_roles.ml `roles_gte`, so one
+ * name says them all; "" for messages no role may call); enum values. Descriptions and lifecycles are dropped to
+ * keep the file small.
  *
  * Usage: `tsx devpool/model/gen-datamodel.ts <path/to/xenapi-datamodel.json>`
  */
@@ -21,6 +23,7 @@ interface SourceMessage {
   result: [string, string];
   params: { type: string; name: string }[];
   implicit: boolean;
+  roles: string[];
 }
 interface SourceClass {
   name: string;
@@ -53,6 +56,7 @@ function main(): void {
         m.params.map((p) => [p.type, p.name]),
         m.result[0],
         m.implicit,
+        m.roles.at(-1) ?? "",
       ]),
     });
   }

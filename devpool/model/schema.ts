@@ -1,11 +1,13 @@
 /**
  * The class schemas devpool serves, built once from `datamodel.json` (xapi's IDL, CH 8.1) plus the XCP-ng 8.3
  * additions in `datamodel-extra.ts`. Every record of a class carries every field of its schema, in schema order:
- * the `xen-api` client builds each type's field list from the first record it sees (xapi-protocol.md §E.6).
+ * the `xen-api` client builds each type's field list from the first record it sees (docs/devpool/clients.md).
  */
+import { DevpoolDefectError } from "../errors";
 import datamodel from "./datamodel.json";
 import type { DatamodelFile, DatamodelMessage } from "./datamodel-types";
 import { EXTRA_ENUMS, EXTRA_FIELDS, EXTRA_MESSAGES } from "./datamodel-extra";
+import { defaultRoles, type Role, rolesFrom } from "./rbac";
 import { type DMType, parseDefault, parseType, zeroOf } from "./types";
 
 export interface FieldSchema {
@@ -14,6 +16,8 @@ export interface FieldSchema {
   /** `RW`, `RO/constructor` or `RO/runtime`. */
   readonly qualifier: string;
   readonly defaultValue: unknown;
+  /** Whether the datamodel gives a default: a constructor record may then leave the field out. */
+  readonly hasDefault: boolean;
   /** The column name in xapi's database, as `get_all_records_where` expressions spell it (`name__label`). */
   readonly dbName: string;
 }
@@ -31,12 +35,19 @@ export interface MessageSchema {
   readonly takesSession: boolean;
   readonly result: DMType;
   readonly implicit: boolean;
+  /** Roles allowed to call it (ocaml/xapi/rbac.ml checks them before the implementation runs). */
+  readonly roles: readonly Role[];
 }
 
 export interface ClassSchema {
   readonly name: string;
   readonly fields: readonly FieldSchema[];
   readonly field: ReadonlyMap<string, FieldSchema>;
+  /**
+   * The fields a constructor reads from its record: the RW and RO/constructor ones, in datamodel order
+   * (ocaml/idl/ocaml_backend/gen_client.ml `ctor_fields`). Runtime fields in a record are ignored.
+   */
+  readonly ctorFields: readonly FieldSchema[];
   readonly messages: ReadonlyMap<string, MessageSchema>;
 }
 
@@ -78,11 +89,12 @@ export class Schema {
           type,
           qualifier,
           defaultValue: def === undefined ? zeroOf(type, enums) : parseDefault(def, type, enums),
+          hasDefault: def !== undefined,
           dbName: dbNameOf(c.name, name),
         };
       });
       const messages = new Map<string, MessageSchema>();
-      const add = ([name, params, result, implicit]: DatamodelMessage) => {
+      const add = ([name, params, result, implicit, least]: DatamodelMessage) => {
         const takesSession = params[0]?.[0] === "session ref" && params[0][1] === "session_id";
         messages.set(name, {
           cls: c.name,
@@ -94,6 +106,7 @@ export class Schema {
           takesSession,
           result: parseType(result),
           implicit,
+          roles: least === undefined ? defaultRoles(c.name, name) : rolesFrom(least),
         });
       };
       c.messages.forEach(add);
@@ -116,7 +129,13 @@ export class Schema {
         ]);
         add(["get_all_where", [S, ["string", "expr"]], `${c.name} ref set`, true]);
       }
-      classes.set(c.name, { name: c.name, fields, field: new Map(fields.map((f) => [f.name, f])), messages });
+      classes.set(c.name, {
+        name: c.name,
+        fields,
+        field: new Map(fields.map((f) => [f.name, f])),
+        ctorFields: fields.filter((f) => f.qualifier !== "RO/runtime"),
+        messages,
+      });
     }
     this.classes = classes;
     this.byLower = new Map([...classes.keys()].map((k) => [k.toLowerCase(), k]));
@@ -124,7 +143,7 @@ export class Schema {
 
   cls(name: string): ClassSchema {
     const c = this.classes.get(name);
-    if (c === undefined) throw new TypeError(`devpool has no schema for class ${name}`);
+    if (c === undefined) throw new DevpoolDefectError(`devpool has no schema for class ${name}`);
     return c;
   }
 

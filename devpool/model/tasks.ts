@@ -2,7 +2,7 @@
  * Tasks as xapi keeps them (taskHelper.ml, xapi_task.ml): created `pending` with progress 0, completed by setting
  * `finished`, `progress` (1.0 on success), `result` or `error_info`, and `status` last. `result` is always a
  * serialized XML-RPC `<value>`, even for JSON-RPC clients: the `xen-api` client parses it as XML
- * (xapi-protocol.md §B.1, §C.7). Destroying a pending task defers the destruction until it completes.
+ * (ocaml/xapi/taskHelper.ml `complete`: `rpc_of_<result type>` printed with Xmlrpc.to_string). Destroying a pending task defers the destruction until it completes.
  */
 import { EPOCH, now } from "../rpc/format";
 import type { Store } from "./store";

@@ -2,6 +2,7 @@
  * Datamodel types ("VM ref set", "(string -> enum vm_operations) map", ...) as xapi's IDL spells them, parsed into a
  * tree so values can be checked on the way in and typed on the way out.
  */
+import { DevpoolDefectError } from "../errors";
 import { EPOCH } from "../rpc/format";
 
 export type DMType =
@@ -37,7 +38,7 @@ function parseUncached(s: string): DMType {
     const inner = s.slice(1, s.lastIndexOf(")"));
     // The key type never contains " -> " (keys are strings, refs, ints or enums), so the first arrow splits.
     const arrow = inner.indexOf(" -> ");
-    if (arrow < 0) throw new TypeError(`datamodel map type without an arrow: ${s}`);
+    if (arrow < 0) throw new DevpoolDefectError(`datamodel map type without an arrow: ${s}`);
     return { k: "map", key: parseType(inner.slice(0, arrow)), val: parseType(inner.slice(arrow + 4)) };
   }
   if (s.startsWith("enum ")) return { k: "enum", name: s.slice(5) };
@@ -57,7 +58,7 @@ function parseUncached(s: string): DMType {
     case "void":
       return { k: "void" };
     default:
-      throw new TypeError(`unknown datamodel type: ${s}`);
+      throw new DevpoolDefectError(`unknown datamodel type: ${s}`);
   }
 }
 

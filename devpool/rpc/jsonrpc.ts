@@ -2,7 +2,7 @@
  * JSON-RPC as xapi speaks it on `POST /jsonrpc` (ocaml-rpc `jsonrpc.ml`, api_server.ml `jsoncallback`):
  * v2 when the request has `"jsonrpc": "2.0"`, v1 otherwise. The id is mandatory. A v2 success has no `error`
  * key and a v2 failure has no `result` key: the `xen-api` client's parser treats any `error` key, even null, as
- * an error (xapi-protocol.md §A.3).
+ * an error (its index.mjs `parseResult`).
  */
 import { MalformedRequestError } from "../errors";
 import type { Input, Wire } from "./wire";

@@ -2,7 +2,7 @@
  * XML-RPC as xapi speaks it (ocaml-rpc `xmlrpc.ml`): requests parsed leniently (untyped and `<string>` values,
  * `<int>`/`<i4>`/`<i8>`, `<nil/>`, whitespace between elements as Python's client sends), responses printed
  * byte-for-byte in xapi's style: a `<?xml version="1.0"?>` prolog, no whitespace anywhere (the `xen-api` client's
- * parser turns whitespace into string values, xapi-protocol.md §A.4), results wrapped in Status/Value and failures in
+ * parser turns whitespace into string values), results wrapped in Status/Value and failures in
  * Status/ErrorDescription, never an XML-RPC `<fault>`.
  */
 import { SaxesParser } from "saxes";
@@ -163,7 +163,8 @@ export function encodeValue(w: Wire): string {
     case "string":
       return `<value>${escapeXml(w.v)}</value>`;
     case "int":
-      // xapi sends 64-bit ints untyped (a string), never <i4> (xapi-protocol.md §A.4).
+      // xapi sends 64-bit ints untyped (a string), never <i4>: the Go SDK's
+      // `convertIntToGo` type-asserts a string and parses it with strconv.Atoi.
       return `<value>${Math.trunc(w.v)}</value>`;
     case "i4":
       return `<value><i4>${Math.trunc(w.v)}</i4></value>`;

@@ -67,8 +67,8 @@ function diskBytes(dir: string): { total: number; used: number } {
   }
 }
 
-/** Seeds an empty store. Returns nothing: the pool and host are found by the engine afterwards. */
-export function seed(engine: Engine, opts: SeedOptions): void {
+/** The host, its metrics and one host_cpu per CPU of this machine. */
+function seedHost(engine: Engine): { hostRef: string; hostMetrics: string; cpuCount: number } {
   const { store } = engine;
   const hostRef = store.add("host", { uuid: randomUUID() });
   const cpuCount = Math.max(1, os.cpus().length);
@@ -94,7 +94,12 @@ export function seed(engine: Engine, opts: SeedOptions): void {
       utilisation: 0,
     });
   }
+  return { hostRef, hostMetrics, cpuCount };
+}
 
+/** The four SRs of a fresh XCP-ng host (local ext storage is the default), their PBDs and the tools ISO. */
+function seedStorage(engine: Engine, hostRef: string): string {
+  const { store } = engine;
   const { total, used } = diskBytes(engine.disks.dir);
   const localSr = store.add("SR", {
     name_label: "Local storage",
@@ -166,7 +171,12 @@ export function seed(engine: Engine, opts: SeedOptions): void {
     sharable: true,
     is_tools_iso: true,
   });
+  return localSr;
+}
 
+/** The pool-wide network on eth0 (the management PIF) and the host-internal management network. */
+function seedNetworks(engine: Engine, hostRef: string, opts: SeedOptions): void {
+  const { store } = engine;
   const management = store.add("network", {
     name_label: "Pool-wide network associated with eth0",
     name_description: "",
@@ -221,7 +231,11 @@ export function seed(engine: Engine, opts: SeedOptions): void {
     properties: { gro: "on" },
     capabilities: [],
   });
+}
 
+/** dom0, running on the host, with its console. */
+function seedControlDomain(engine: Engine, hostRef: string, cpuCount: number, opts: SeedOptions): string {
+  const { store } = engine;
   const dom0 = createVm(
     engine,
     {
@@ -249,7 +263,19 @@ export function seed(engine: Engine, opts: SeedOptions): void {
     location: `https://${opts.address}/console?ref=${dom0}`,
     other_config: {},
   });
+  return dom0;
+}
 
+/** The host record as XCP-ng 8.3 fills it: versions, capabilities, CPU info, SRs and dom0. */
+function describeHost(
+  engine: Engine,
+  host: { hostRef: string; hostMetrics: string; cpuCount: number },
+  localSr: string,
+  dom0: string,
+  opts: SeedOptions,
+): void {
+  const { store } = engine;
+  const { hostRef, hostMetrics, cpuCount } = host;
   store.update("host", hostRef, {
     name_label: opts.hostname,
     name_description: "Default install",
@@ -305,6 +331,17 @@ export function seed(engine: Engine, opts: SeedOptions): void {
     editions: ["xcp-ng"],
     bios_strings: { "bios-vendor": "Xen", "system-manufacturer": "Xen", "system-product-name": "HVM domU" },
   });
+}
+
+/** Seeds an empty store. Returns nothing: the pool and host are found by the engine afterwards. */
+export function seed(engine: Engine, opts: SeedOptions): void {
+  const { store } = engine;
+  const host = seedHost(engine);
+  const { hostRef, cpuCount } = host;
+  const localSr = seedStorage(engine, hostRef);
+  seedNetworks(engine, hostRef, opts);
+  const dom0 = seedControlDomain(engine, hostRef, cpuCount, opts);
+  describeHost(engine, host, localSr, dom0, opts);
   store.add("pool", {
     name_label: "",
     name_description: "",

@@ -9,6 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { DevpoolDefectError } from "../errors";
 
 /** Allocation granularity, and the XVA chunk size, so "allocated" means the same to copies and exports. */
 export const BLOCK_BYTES = 1024 * 1024;
@@ -99,7 +100,7 @@ export class DiskStore {
   }
 
   path(uuid: string): string {
-    if (!/^[0-9a-f-]{36}$/i.test(uuid)) throw new TypeError(`devpool: not a VDI uuid: ${uuid}`);
+    if (!/^[0-9a-f-]{36}$/i.test(uuid)) throw new DevpoolDefectError(`devpool: not a VDI uuid: ${uuid}`);
     return path.join(this.dir, `${uuid}.raw`);
   }
 

@@ -50,6 +50,8 @@ export async function attachNewDisk(
     unpluggable: false,
     empty: false,
     other_config: {},
+    qos_algorithm_type: "",
+    qos_algorithm_params: {},
   });
   return vdi;
 }
