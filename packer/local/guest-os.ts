@@ -4,11 +4,12 @@
  * xe-guest-utilities writes (`name`, `distro`, `major`, `minor`, `uname`; xe-linux-distribution).
  */
 
+import { XcpngError } from "../../lib/errors";
+
 /** Error in the OS description of a rootfs: what was read, what was expected. */
-export class GuestOsError extends Error {
+export class GuestOsError extends XcpngError {
   constructor(message: string) {
-    super(message);
-    this.name = "GuestOsError";
+    super("GUEST_OS_UNREADABLE", message);
   }
 }
 

@@ -16,6 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { osFromGuestMetrics } from "../../providers/os-detect";
+import { XcpngError, type ErrorOptions } from "../../lib/errors";
 import { type PoolTarget, withXapi } from "../../lib/xapi/client";
 import { buildIdTag, findByBuildId, type TemplateFacts } from "../../lib/xapi/templates";
 import {
@@ -30,10 +31,9 @@ import {
 import { guestOsVersion, parseOsRelease } from "./guest-os";
 
 /** A failure of the pack-and-import step: what failed, and what to do. */
-export class PackImportError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PackImportError";
+export class PackImportError extends XcpngError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("PACK_IMPORT_FAILED", message, options);
   }
 }
 
@@ -250,23 +250,22 @@ async function main(): Promise<void> {
     length,
   });
 
-  // withXapi has trusted the CA for this process (above); xen-api's putResource creates and follows the task.
-  const { Xapi } = (await import("xen-api")) as typeof import("xen-api");
-  // Events watched for tasks only: putResource follows the import task to get its result (the new VM refs).
-  const xapi = new Xapi({
-    url: target.url,
-    auth: { user: target.username, password },
-    watchEvents: ["task"],
-  });
+  // withXapi verifies the pool's CA (and pin) on every connection, the upload's included; putResource creates the
+  // import task, sends the exact length and resolves with the task's result (the new VM refs).
   try {
-    await xapi.connect();
-    await xapi.putResource(body, "/import/");
+    await withXapi(target, password, (x) =>
+      x.putResource("/import", {}, body, {
+        lengthBytes: length,
+        taskLabel: `xcpng-templates: import ${name}`,
+      }),
+    );
   } catch (e) {
     throw new PackImportError(
       `${PREFIX}: import of ${name} into ${target.url} failed: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
     );
-  } finally {
-    await xapi.disconnect().catch(() => undefined);
   }
 
   const facts = await withXapi(target, password, (x) => findByBuildId(x, o.buildId));

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import type { XapiSession } from "../../lib/xapi/client";
 
@@ -25,8 +26,12 @@ export class FakeXapiSession implements XapiSession {
     return this.answer<T>("write", method, args);
   }
 
-  getResource(path: string): Promise<{ statusCode: number; body: Readable }> {
+  getResource(path: string): Promise<{ statusCode: number; headers: IncomingHttpHeaders; body: Readable }> {
     throw new Error(`FakeXapiSession: unexpected HTTP GET ${path}`);
+  }
+
+  putResource(path: string): Promise<undefined> {
+    throw new Error(`FakeXapiSession: unexpected HTTP PUT ${path}`);
   }
 
   done(): void {
