@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian specifics: cloud-init owns the network of each clone (the installer's stanza for its own NIC goes),
-# cloud-init looks for the data sources Xen Orchestra and users attach, and no CD-ROM apt source remains.
+# cloud-init looks for the data sources Xen Orchestra and users attach, the system has a locale, and no
+# CD-ROM apt source remains.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../common/lib.sh
 . "${XCPNG_LIB:-$(dirname "$0")/../common/lib.sh}"
@@ -21,3 +22,12 @@ auto lo
 iface lo inet loopback
 IFACES
 mkdir -p /etc/network/interfaces.d
+
+# A system locale. The installer writes LANG=<the preseed's locale>; debootstrap (the local build) writes none,
+# and then cloud-init's locale module asks for en_US.UTF-8, which Debian's locale-gen does not build (it builds
+# what /etc/locale.gen lists, here nothing): update-locale fails, cloud-config.service fails and every clone
+# boots "degraded" (found by booting a clone: lib/acceptance check "cloud-init"). C.UTF-8 is built into libc.
+if ! grep -qE '^[[:space:]]*LANG=.+' /etc/default/locale 2>/dev/null; then
+  printf '# Written by xcpng-templates (packer/debian/debian_specific.sh).\nLANG=C.UTF-8\n' |
+    write_file /etc/default/locale 0644
+fi
