@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { findTool } from "./process";
+import { findTool, orphanSafe } from "./process";
 import type { Accelerator } from "./types";
 
 /** kvm-probe.S assembled (the code and message; the rest of the 512-byte sector is zeros and the 0x55AA mark). */
@@ -43,11 +43,19 @@ export interface ProbeOptions {
   readonly device?: string;
 }
 
+/**
+ * The accelerator, CPU model and machine of every guest: the clones' and the probe's alike, so that the probe
+ * proves what the clones will use (on a nested KVM, `-cpu host` alone can abort QEMU on an MSR it cannot set).
+ */
+export function acceleratorArgs(accel: Accelerator): string[] {
+  return ["-accel", accel, ...(accel === "kvm" ? ["-cpu", "host"] : []), "-machine", "pc"];
+}
+
 /** Runs the probe guest under `accel` and resolves with how long it took to print, or undefined within the timeout. */
 export async function runProbe(
   accel: Accelerator,
   timeoutMs: number,
-): Promise<{ ms?: number; detail: string }> {
+): Promise<{ ms?: number; exited: boolean; detail: string }> {
   const qemu = findTool("qemu-system-x86_64");
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "xcpng-kvm-probe-"));
   const image = path.join(dir, "probe.img");
@@ -55,12 +63,8 @@ export async function runProbe(
   await fs.writeFile(image, kvmProbeImage());
   const started = Date.now();
   const child = spawn(
-    qemu,
-    [
-      "-accel",
-      accel,
-      "-machine",
-      "pc",
+    ...orphanSafe(qemu, [
+      ...acceleratorArgs(accel),
       "-nodefaults",
       "-no-user-config",
       "-display",
@@ -71,24 +75,31 @@ export async function runProbe(
       `file=${image},format=raw,if=ide,snapshot=on`,
       "-serial",
       `file:${serial}`,
-    ],
+    ]),
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   let exited = false;
-  const done = new Promise<void>((resolve) => child.once("exit", () => ((exited = true), resolve())));
+  const done = new Promise<void>((resolve) => {
+    const end = (): void => {
+      exited = true;
+      resolve();
+    };
+    child.once("exit", end);
+    child.once("error", end);
+  });
   try {
     while (Date.now() - started < timeoutMs && !exited) {
       const out = await fs.readFile(serial, "utf8").catch(() => "");
-      if (out.includes(KVM_PROBE_MARKER)) return { ms: Date.now() - started, detail: "" };
+      if (out.includes(KVM_PROBE_MARKER)) return { ms: Date.now() - started, exited: false, detail: "" };
       await new Promise((r) => setTimeout(r, 50));
     }
     const out = await fs.readFile(serial, "utf8").catch(() => "");
-    if (out.includes(KVM_PROBE_MARKER)) return { ms: Date.now() - started, detail: "" };
-    return {
-      detail: exited ? `QEMU exited: ${stderr.trim().split("\n").slice(-2).join(" | ")}` : "no output",
-    };
+    if (out.includes(KVM_PROBE_MARKER)) return { ms: Date.now() - started, exited: false, detail: "" };
+    return exited
+      ? { exited, detail: `QEMU exited: ${stderr.trim().split("\n").slice(-2).join(" | ")}` }
+      : { exited, detail: "no output" };
   } finally {
     if (!exited) child.kill("SIGKILL");
     await done;
@@ -116,8 +127,8 @@ export async function chooseAccelerator(opts: ProbeOptions = {}): Promise<Accele
       reason: `the KVM probe guest reached long mode and printed in ${probe.ms} ms`,
     };
   }
-  return {
-    accelerator: "tcg",
-    reason: `${device} exists but the KVM probe guest printed nothing within ${timeoutMs / 1000} s (${probe.detail}): a KVM that does not run guests (nested without hardware virtualisation?); QEMU's TCG emulator instead`,
-  };
+  const why = probe.exited
+    ? `QEMU could not run the KVM probe guest (${probe.detail})`
+    : `the KVM probe guest printed nothing within ${timeoutMs / 1000} s (a KVM that does not run guests at speed: nested without hardware virtualisation?)`;
+  return { accelerator: "tcg", reason: `${device} exists but ${why}: QEMU's TCG emulator instead` };
 }

@@ -16,6 +16,7 @@ export const PACKAGE_OF: Readonly<Record<string, string>> = {
   "cloud-localds": "cloud-image-utils",
   ssh: "openssh-client",
   "ssh-keygen": "openssh-client",
+  setpriv: "util-linux",
 };
 
 /** Absolute path of a program, or {@link AcceptanceToolError} `ACCEPTANCE_TOOL_MISSING` naming its package. */
@@ -92,4 +93,13 @@ export function runTool(
     );
     child.stdin?.end();
   });
+}
+
+/**
+ * The command line that runs `program` so that it is terminated when this process dies, however it dies
+ * (`setpriv --pdeathsig`, util-linux): a cancelled `pulumi up` kills its provider process, whose cleanup code
+ * then never runs, and a VM must not outlive it.
+ */
+export function orphanSafe(program: string, args: readonly string[]): [string, string[]] {
+  return [findTool("setpriv"), ["--pdeathsig", "TERM", "--", program, ...args]];
 }

@@ -8,10 +8,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import * as net from "node:net";
 import * as path from "node:path";
-import { type AcceleratorChoice, chooseAccelerator } from "./accelerator";
+import { type AcceleratorChoice, acceleratorArgs, chooseAccelerator } from "./accelerator";
 import type { BootPlace, CloneExit, CloneSpec, PreparedImage, RunningClone } from "./boot-place";
 import { AcceptanceBootError } from "./errors";
-import { findTool, runTool } from "./process";
+import { findTool, orphanSafe, runTool } from "./process";
 import { writeSeedImage } from "./seed";
 import type { Accelerator, AcceptanceProgress, XvaSource } from "./types";
 import { unpackBootDisk } from "./xva-disk";
@@ -53,11 +53,7 @@ export function qemuArgs(o: {
   consoleLogPath: string;
 }): string[] {
   return [
-    "-accel",
-    o.accelerator,
-    ...(o.accelerator === "kvm" ? ["-cpu", "host"] : []),
-    "-machine",
-    "pc",
+    ...acceleratorArgs(o.accelerator),
     "-m",
     String(o.memoryMib),
     "-smp",
@@ -154,7 +150,7 @@ export class QemuBootPlace implements BootPlace<QemuImage> {
     clone: CloneSpec,
     args: Parameters<typeof qemuArgs>[0],
   ): Promise<RunningClone | "port-taken"> {
-    const child: ChildProcess = spawn(findTool("qemu-system-x86_64"), qemuArgs(args), {
+    const child: ChildProcess = spawn(...orphanSafe(findTool("qemu-system-x86_64"), qemuArgs(args)), {
       stdio: ["ignore", "ignore", "pipe"],
     });
     const startedAtMs = Date.now();
@@ -201,7 +197,9 @@ export class QemuBootPlace implements BootPlace<QemuImage> {
 
 /** QEMU on this machine, with KVM when the probe proves it works (or as forced), else TCG. */
 export async function createQemuBootPlace(opts: QemuPlaceOptions = {}): Promise<QemuBootPlace> {
-  for (const tool of ["qemu-system-x86_64", "qemu-img", "cloud-localds", "ssh", "ssh-keygen"]) findTool(tool);
+  for (const tool of ["qemu-system-x86_64", "qemu-img", "cloud-localds", "ssh", "ssh-keygen", "setpriv"]) {
+    findTool(tool);
+  }
   const wanted = opts.accelerator ?? "auto";
   const choice: AcceleratorChoice =
     wanted === "auto" ? await chooseAccelerator() : { accelerator: wanted, reason: `forced to ${wanted}` };

@@ -8,21 +8,16 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { BootPlace, CloneSpec, PreparedImage, RunningClone } from "./boot-place";
+import { type CloneOutputs, evaluateChecks, skipVerdict } from "./checks/evaluate";
 import { excerpt } from "./checks/parse";
 import { checksFor } from "./checks/tables";
-import type { Check, CheckContext, CheckStatus, CommandOutput, Verdict } from "./checks/types";
+import type { Check, CheckContext, CommandOutput } from "./checks/types";
 import { AcceptanceBootError, AcceptanceFailedError, AcceptanceInputError } from "./errors";
 import { type RunIdentity, createIdentity, runNames } from "./identity";
 import { createQemuBootPlace } from "./qemu";
 import { nocloudSeed } from "./seed";
-import { SshClient, loginCommand } from "./ssh";
-import type {
-  AcceptanceOptions,
-  AcceptanceProgress,
-  AcceptanceResult,
-  CheckResult,
-  CloneResult,
-} from "./types";
+import { SshClient } from "./ssh";
+import type { AcceptanceOptions, AcceptanceProgress, AcceptanceResult, CloneResult } from "./types";
 
 const GIB = 1024 * 1024 * 1024;
 const CLONES = ["a", "b"] as const;
@@ -37,12 +32,10 @@ export function limitsFor(accelerator: string): {
     : { bootTimeoutSeconds: 900, multiUserLimitSeconds: 480 };
 }
 
-/** What one clone produced: its timings and, per check name, its verdict and the clones-check output. */
+/** What one clone produced: its timings, and every check command's output by check name. */
 interface CloneOutcome {
   readonly clone: CloneResult;
-  readonly ctx: CheckContext;
-  readonly verdicts: Map<string, Verdict>;
-  readonly clonesOutputs: Map<string, CommandOutput>;
+  readonly outputs: CloneOutputs;
 }
 
 /**
@@ -66,7 +59,6 @@ export async function runAcceptance(o: AcceptanceOptions): Promise<AcceptanceRes
   await fs.chmod(runDir, 0o700);
   // SSH control sockets need a short path (sun_path is 108 bytes); the work directory may be deep.
   const socketDir = await fs.mkdtemp(path.join(os.tmpdir(), "xa-"));
-  const running: RunningClone[] = [];
   try {
     o.signal?.throwIfAborted();
     const place = o.place ?? (await createQemuBootPlace());
@@ -102,7 +94,6 @@ export async function runAcceptance(o: AcceptanceOptions): Promise<AcceptanceRes
         limits,
         o,
         signal,
-        running,
         progress,
       }).catch((e: unknown) => {
         if (!stopAll.signal.aborted) {
@@ -129,7 +120,10 @@ export async function runAcceptance(o: AcceptanceOptions): Promise<AcceptanceRes
       totalSeconds: 0,
       consoleLogPath: outcomes[0]!.clone.consoleLogPath,
       clones: outcomes.map((c) => c.clone),
-      checks: mergeResults(checks, outcomes, identity),
+      checks: evaluateChecks(
+        checks,
+        outcomes.map((c) => c.outputs),
+      ),
       artifact: { sha256: image.sha256, bytes: image.bytes, diskBytes: image.diskBytes },
       startedAt: startedAt.toISOString(),
     };
@@ -142,7 +136,6 @@ export async function runAcceptance(o: AcceptanceOptions): Promise<AcceptanceRes
       phase: "cleanup",
       message: "stopping clones, removing the work directory (console logs kept)",
     });
-    await Promise.all(running.map((c) => c.stop()));
     await cleanupRunDir(runDir);
     await fs.rm(socketDir, { recursive: true, force: true });
   }
@@ -160,7 +153,6 @@ interface CloneRunInput {
   readonly limits: { bootTimeoutSeconds: number; multiUserLimitSeconds: number };
   readonly o: AcceptanceOptions;
   readonly signal: AbortSignal;
-  readonly running: RunningClone[];
   readonly progress: (p: AcceptanceProgress) => void;
 }
 
@@ -182,7 +174,6 @@ async function cloneRun(i: CloneRunInput): Promise<CloneOutcome> {
   };
   i.progress({ phase: "boot", clone: i.name, message: `clone ${i.name}: starting (${hostname})` });
   const vm = await i.place.boot(i.image, spec);
-  i.running.push(vm);
   const ssh = new SshClient({
     host: vm.ssh.host,
     port: vm.ssh.port,
@@ -218,7 +209,9 @@ async function cloneRun(i: CloneRunInput): Promise<CloneOutcome> {
       clone: i.name,
       message: `clone ${i.name}: running ${i.checks.length} checks`,
     });
-    const { verdicts, clonesOutputs } = await runCloneChecks(i.checks, ssh, ctx);
+    const outputs = await runCloneChecks(i.checks, ssh, ctx, (check, output) =>
+      i.o.onCheckOutput?.({ clone: i.name, check, output, context: ctx }),
+    );
     const clone: CloneResult = {
       name: i.name,
       hostname,
@@ -226,7 +219,7 @@ async function cloneRun(i: CloneRunInput): Promise<CloneOutcome> {
       bootToSshSeconds,
       consoleLogPath: spec.consoleLogPath,
     };
-    return { clone, ctx, verdicts, clonesOutputs };
+    return { clone, outputs: { clone: i.name, ctx, outputs } };
   } finally {
     await ssh.close();
     await vm.stop();
@@ -268,78 +261,24 @@ async function waitForLogin(
   }
 }
 
-/** Runs the clone's guest and login checks and the clones-checks' commands; verdicts keyed by check name. */
+/** Runs every check command on the clone (those that apply to it); outputs keyed by check name. */
 async function runCloneChecks(
   checks: readonly Check[],
   ssh: SshClient,
   ctx: CheckContext,
-): Promise<{ verdicts: Map<string, Verdict>; clonesOutputs: Map<string, CommandOutput> }> {
-  const verdicts = new Map<string, Verdict>();
-  const clonesOutputs = new Map<string, CommandOutput>();
+  seen: (check: string, output: CommandOutput) => void,
+): Promise<Record<string, CommandOutput>> {
+  const outputs: Record<string, CommandOutput> = {};
   for (const c of checks) {
-    if (c.kind === "guest") {
-      const skipped = c.skip?.(ctx);
-      verdicts.set(c.name, skipped ?? c.evaluate(await ssh.run(c.command), ctx));
-    } else if (c.kind === "login") {
-      const as = c.login.as === "root" ? "root" : ctx.user;
-      verdicts.set(c.name, c.evaluate(await ssh.attempt(as, c.login.auth), ctx));
-    } else {
-      clonesOutputs.set(c.name, await ssh.run(c.command));
-    }
+    if (skipVerdict(c, ctx) !== undefined) continue;
+    const out =
+      c.kind === "login"
+        ? await ssh.attempt(c.login.as === "root" ? "root" : ctx.user, c.login.auth)
+        : await ssh.run(c.command);
+    seen(c.name, out);
+    outputs[c.name] = out;
   }
-  return { verdicts, clonesOutputs };
-}
-
-/** One result per check: per-clone verdicts merged (any fail fails), clones-checks evaluated across clones. */
-export function mergeResults(
-  checks: readonly Check[],
-  outcomes: readonly CloneOutcome[],
-  identity: Pick<RunIdentity, "user">,
-): CheckResult[] {
-  const clones = outcomes.map((c) => c.clone.name);
-  return checks.map((c): CheckResult => {
-    const expected = c.expected(outcomes[0]!.ctx);
-    if (c.kind === "clones") {
-      const outs = outcomes.map((oc) => oc.clonesOutputs.get(c.name)!);
-      const v = c.evaluate(
-        outs,
-        outcomes.map((oc) => oc.ctx),
-      );
-      return result(c.name, c.command, expected, v.status, v.evidence, clones);
-    }
-    const vs = outcomes.map((oc) => ({ clone: oc.clone.name, v: oc.verdicts.get(c.name)! }));
-    const status: CheckStatus = vs.some((x) => x.v.status === "fail")
-      ? "fail"
-      : vs.some((x) => x.v.status === "pass")
-        ? "pass"
-        : "not-applicable";
-    const same = vs.every((x) => x.v.evidence === vs[0]!.v.evidence);
-    const evidence = same ? vs[0]!.v.evidence : vs.map((x) => `${x.clone}: ${x.v.evidence}`).join("; ");
-    const command =
-      c.kind === "guest"
-        ? c.command
-        : loginCommand(c.login.as === "root" ? "root" : identity.user, c.login.auth);
-    return result(c.name, command, expected, status, evidence, clones);
-  });
-}
-
-function result(
-  name: string,
-  command: string,
-  expected: string,
-  status: CheckStatus,
-  evidence: string,
-  clones: readonly string[],
-): CheckResult {
-  return {
-    name,
-    command,
-    expected,
-    status,
-    passed: status !== "fail",
-    evidence: excerpt(evidence, 1200),
-    clones,
-  };
+  return outputs;
 }
 
 /** Removes the run's directory but for its console logs. */

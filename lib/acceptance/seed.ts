@@ -4,7 +4,7 @@
  * private half never leaves the run's work directory, and both die with the run.
  *
  * The seed deliberately sets nothing the image is responsible for (no `ssh_pwauth`, no `disable_root`, no
- * `manage_etc_hosts`, no locale): the checks must see the image's own behaviour.
+ * `manage_etc_hosts`, no locale, no host key types): the checks must see the image's own behaviour.
  */
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
@@ -51,6 +51,10 @@ export function nocloudSeed(input: SeedInput): NoCloudSeed {
     );
   }
   const userData = {
+    // Top-level keys go to the distribution's default user and, as cloud-init's `disable_root` stub ("Please
+    // login as ..."), to root: as with a user's real seed. The check "root login refused" then proves that sshd
+    // refuses root, not merely that root has no key.
+    ssh_authorized_keys: [key],
     users: [
       {
         name: input.user,

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs/promises";
 import type { CommandOutput } from "./checks/types";
 import { AcceptanceToolError } from "./errors";
-import { findTool, runTool } from "./process";
+import { findTool, orphanSafe, runTool } from "./process";
 
 export interface SshTarget {
   readonly host: string;
@@ -89,8 +89,7 @@ export class SshClient {
     const t = this.target;
     await fs.rm(t.controlPath, { force: true });
     const master = spawn(
-      findTool("ssh"),
-      [
+      ...orphanSafe(findTool("ssh"), [
         ...this.common(),
         "-i",
         t.privateKeyPath,
@@ -100,7 +99,7 @@ export class SshClient {
         `ControlPath=${t.controlPath}`,
         "-N",
         `${t.user}@${t.host}`,
-      ],
+      ]),
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     this.master = master;

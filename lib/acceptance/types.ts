@@ -2,7 +2,7 @@
  * Public types of the boot acceptance: what {@link runAcceptance} takes and what it returns.
  */
 import type { BootPlace } from "./boot-place";
-import type { Check, CheckStatus, GuestAgentExpectation } from "./checks/types";
+import type { Check, CheckContext, CheckStatus, CommandOutput, GuestAgentExpectation } from "./checks/types";
 
 /** How QEMU runs guests: hardware virtualisation, or QEMU's own emulator (slower, works everywhere). */
 export type Accelerator = "kvm" | "tcg";
@@ -67,6 +67,16 @@ export interface AcceptanceOptions {
   /** The check table; default: the OS family's ({@link checksFor}). */
   readonly checks?: readonly Check[];
   readonly onProgress?: (p: AcceptanceProgress) => void;
+  /**
+   * Every command's raw output, as the checks saw it (for debugging, and for recording the fixtures the check
+   * tables are unit-tested on: lib/acceptance/testing/record-outputs.ts).
+   */
+  readonly onCheckOutput?: (o: {
+    readonly clone: string;
+    readonly check: string;
+    readonly output: CommandOutput;
+    readonly context: CheckContext;
+  }) => void;
   /** Stops the run: the clones are stopped and the work directory removed (the console logs kept). */
   readonly signal?: AbortSignal;
 }
