@@ -77,11 +77,7 @@ export async function runAcceptance(o: AcceptanceOptions): Promise<AcceptanceRes
       ...limitsFor(place.accelerator),
       ...pick(o, "bootTimeoutSeconds", "multiUserLimitSeconds"),
     };
-    // A clone that fails stops the other (its login loop watches this signal) instead of leaving it booting.
-    const stopAll = new AbortController();
-    const signal = o.signal ? AbortSignal.any([o.signal, stopAll.signal]) : stopAll.signal;
-    let firstFailure: unknown;
-    const one = (name: string): Promise<CloneOutcome> =>
+    const outcomes = await bothClones(o.clones ?? "concurrent", o.signal, (name, signal) =>
       cloneRun({
         place,
         image,
@@ -95,20 +91,8 @@ export async function runAcceptance(o: AcceptanceOptions): Promise<AcceptanceRes
         o,
         signal,
         progress,
-      }).catch((e: unknown) => {
-        if (!stopAll.signal.aborted) {
-          firstFailure = e;
-          stopAll.abort(e);
-        }
-        throw e;
-      });
-    const outcomes: CloneOutcome[] = [];
-    if ((o.clones ?? "concurrent") === "concurrent") {
-      const settled = await Promise.allSettled(CLONES.map(one));
-      // The first failure is the cause; the other clone's is only the abort it triggered.
-      if (settled.some((s) => s.status === "rejected")) throw firstFailure;
-      outcomes.push(...settled.map((s) => (s as PromiseFulfilledResult<CloneOutcome>).value));
-    } else for (const name of CLONES) outcomes.push(await one(name));
+      }),
+    );
     const result: AcceptanceResult = {
       passed: false,
       os: o.os,
@@ -139,6 +123,37 @@ export async function runAcceptance(o: AcceptanceOptions): Promise<AcceptanceRes
     await cleanupRunDir(runDir);
     await fs.rm(socketDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs both clones, at once or one after the other. A clone that fails stops the other at once (its login loop
+ * watches the signal) instead of leaving it to boot; the first failure is the one reported.
+ */
+async function bothClones(
+  mode: "concurrent" | "sequential",
+  outer: AbortSignal | undefined,
+  run: (name: string, signal: AbortSignal) => Promise<CloneOutcome>,
+): Promise<CloneOutcome[]> {
+  const stopAll = new AbortController();
+  const signal = outer ? AbortSignal.any([outer, stopAll.signal]) : stopAll.signal;
+  let firstFailure: unknown;
+  const one = (name: string): Promise<CloneOutcome> =>
+    run(name, signal).catch((e: unknown) => {
+      if (!stopAll.signal.aborted) {
+        firstFailure = e;
+        stopAll.abort(e);
+      }
+      throw e;
+    });
+  if (mode === "sequential") {
+    const outcomes: CloneOutcome[] = [];
+    for (const name of CLONES) outcomes.push(await one(name));
+    return outcomes;
+  }
+  const settled = await Promise.allSettled(CLONES.map(one));
+  // The other clone's rejection is only the abort the first failure triggered.
+  if (settled.some((r) => r.status === "rejected")) throw firstFailure;
+  return settled.map((r) => (r as PromiseFulfilledResult<CloneOutcome>).value);
 }
 
 interface CloneRunInput {
