@@ -18,22 +18,26 @@ write_file /usr/local/sbin/xcpng-firstboot 0755 <<'EOF'
 #!/bin/sh
 # Written by xcpng-templates (packer/common/cleanup.sh); run once per clone by xcpng-firstboot.service.
 set -eu
-# Host keys were removed from the template so that no two clones share them.
-ssh-keygen -A
+# Host keys were removed from the template so that no two clones share them. cloud-init (ordered before this
+# unit) makes them on a clone's first boot; this covers a clone whose cloud-init is off. Generating them before
+# cloud-init, as this unit once did, cost every clone a second set (cloud-init deletes and remakes them).
+[ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -A
 if [ -s /etc/xcpng-templates/delete-user ]; then
   user=$(cat /etc/xcpng-templates/delete-user)
   if id "$user" >/dev/null 2>&1; then userdel -r "$user" 2>/dev/null || userdel "$user"; fi
   rm -f /etc/xcpng-templates/delete-user
 fi
+mkdir -p /var/lib/xcpng-templates
+: >/var/lib/xcpng-templates/firstboot.done
 EOF
 write_file /etc/systemd/system/xcpng-firstboot.service 0644 <<'EOF'
 # Written by xcpng-templates (packer/common/cleanup.sh).
 [Unit]
 Description=Per-clone initialisation of an xcpng-templates template (SSH host keys, build user removal)
 DefaultDependencies=no
-After=local-fs.target
-Before=ssh.service sshd.service cloud-init.service
-ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+After=local-fs.target cloud-init.service
+Before=ssh.service sshd.service
+ConditionPathExists=!/var/lib/xcpng-templates/firstboot.done
 
 [Service]
 Type=oneshot
@@ -85,7 +89,7 @@ remove_paths /var/backups/shadow.bak /var/backups/gshadow.bak
 remove_paths /root/.ssh/authorized_keys
 
 # --- Identity of this machine -------------------------------------------------------------------------------
-remove_paths /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub
+remove_paths /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub /var/lib/xcpng-templates/firstboot.done
 # Empty, not absent: systemd then treats the first boot of each clone as a first boot and writes a new id.
 if [ -e /etc/machine-id ]; then truncate_file /etc/machine-id; else write_file /etc/machine-id 0444 </dev/null; fi
 set_mode /etc/machine-id 0444 root:root

@@ -201,4 +201,13 @@ CFG
 # Written by xcpng-templates: run cloud-init (data source None, DHCP fallback) even without a config drive.
 policy: search,found=all,maybe=all,notfound=enabled
 CFG
+  # Found by booting clones (lib/acceptance checks "ssh host keys" and "hostname"): cloud-init up to 22.4
+  # (Debian 12) generates a DSA host key, which OpenSSH no longer offers; and a clone's hostname must resolve
+  # (sudo warns "unable to resolve host" otherwise): `localhost` keeps a 127.0.1.1 line for it in /etc/hosts
+  # without rewriting the rest of the file.
+  write_file /etc/cloud/cloud.cfg.d/91-xcpng-clone.cfg 0644 <<'CFG'
+# Written by xcpng-templates: what every clone gets at its first boot.
+ssh_genkeytypes: [rsa, ecdsa, ed25519]
+manage_etc_hosts: localhost
+CFG
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The local build of packer/local/debian-12.pkr.hcl, step by step (run by its shell-local provisioner; the
+# The local build of packer/local/debian12-local.pkr.hcl, step by step (run by its shell-local provisioner; the
 # inputs are the XCPNG_* variables that template sets). Each step is timed on stderr; a failure names it.
 #   requirements -> rootfs (debootstrap, cached) -> provision (chroot) -> disk -> pack-and-import
 set -euo pipefail
@@ -25,7 +25,7 @@ begin() {
   echo "build-local.sh: --- $step (t+$((SECONDS - t0))s)" >&2
 }
 
-template_name=${XCPNG_TEMPLATE_NAME:?XCPNG_TEMPLATE_NAME is not set: run this through packer/local/debian-12.pkr.hcl}
+template_name=${XCPNG_TEMPLATE_NAME:?XCPNG_TEMPLATE_NAME is not set: run this through packer/local/debian12-local.pkr.hcl}
 build_id=${XCPNG_BUILD_ID:?XCPNG_BUILD_ID is not set}
 read -r -a scripts <<<"${XCPNG_SCRIPTS:?XCPNG_SCRIPTS is not set}"
 pack=${XCPNG_PACK_AND_IMPORT:-1}

@@ -3,6 +3,7 @@
 # in a VM: as root, in order, stopping at the first failure.
 #
 #   chroot-run.sh <rootfs> <script relative to packer/>...     e.g. common/harden_ssh.sh debian/debian_specific.sh
+#   (a script outside packer/, such as a test fixture, is given relative to packer/ too: ../tests/...)
 #
 # Isolation: everything happens in a private mount namespace (unshare --mount), so /proc, /sys, /dev and the
 # resolver bind mount vanish with the process even when it is killed; nothing is left mounted on the host.
@@ -25,13 +26,19 @@ for s in "$@"; do
   [ -f "$packer_dir/$s" ] || die "no script $packer_dir/$s"
 done
 
-stage=/tmp/xcpng-provision
+# Not under /tmp: cleanup.sh empties /tmp, and scripts may run after it (extra_scripts).
+stage=/run/xcpng-provision
 rm -rf "${root:?}$stage"
-mkdir -p "$root$stage/common"
+mkdir -p "$root$stage/common" "$root$stage/scripts"
 cp "$packer_dir/common/lib.sh" "$root$stage/common/lib.sh"
+# Each script is staged under its position and file name, so that a script from outside packer/ (a test
+# fixture given as ../tests/...) lands inside the stage too, and the stage leaves with the run.
+staged=()
+i=0
 for s in "$@"; do
-  mkdir -p "$root$stage/$(dirname "$s")"
-  cp "$packer_dir/$s" "$root$stage/$s"
+  i=$((i + 1))
+  staged+=("$s" "$stage/scripts/$i-${s##*/}")
+  cp "$packer_dir/$s" "$root$stage/scripts/$i-${s##*/}"
 done
 
 created_policy=0
@@ -67,11 +74,13 @@ unshare --mount --propagation private -- bash -c '
   mount --rbind /dev "$root/dev"
   # Name resolution for apt: the host resolver, over the rootfs file, in this namespace only.
   if [ "$resolv_link" = 0 ] && [ -f /etc/resolv.conf ]; then mount --bind /etc/resolv.conf "$root/etc/resolv.conf"; fi
-  for s in "$@"; do
-    echo "chroot-run.sh: === $s" >&2
-    if ! chroot "$root" /usr/bin/env -i "${envs[@]}" /bin/bash "$stage/$s"; then
-      echo "chroot-run.sh: FAILED in $s" >&2
+  while [ $# -gt 0 ]; do
+    name=$1 staged=$2
+    shift 2
+    echo "chroot-run.sh: === $name" >&2
+    if ! chroot "$root" /usr/bin/env -i "${envs[@]}" /bin/bash "$staged"; then
+      echo "chroot-run.sh: FAILED in $name" >&2
       exit 1
     fi
   done
-' chroot-run "$root" "$stage" "$resolv_link" "${#env_args[@]}" "${env_args[@]}" "$@"
+' chroot-run "$root" "$stage" "$resolv_link" "${#env_args[@]}" "${env_args[@]}" "${staged[@]}"

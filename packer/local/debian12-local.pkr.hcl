@@ -1,6 +1,8 @@
-# Local build path of the embedded default: the Debian 12 template built on this machine instead of a pool.
+# Local build path of the embedded default: a Debian template built on this machine instead of a pool.
 # Only Packer's built-in `null` builder and `shell-local` provisioner are used, so no plugin is needed.
-#   packer/build.sh packer/local/debian12-local.pkr.hcl
+# Its defaults build Debian 12; a variable file selects another release (one template, one set of steps):
+#   packer/build.sh packer/local/debian12-local.pkr.hcl                                    Debian 12 (bookworm)
+#   packer/build.sh packer/local/debian12-local.pkr.hcl packer/local/debian-13.pkrvars.hcl  Debian 13 (trixie)
 # Steps: check requirements, debootstrap (cached), the same provisioning scripts as the xenserver-iso
 # template run in a chroot, a raw disk image with a BIOS boot layout, then XVA packing and import into devpool.
 #
@@ -42,6 +44,12 @@ variable "os_scripts" {
   description = "OS-specific scripts, relative to packer/; the same list as packer/os_pkrvars/debian-12.pkrvars.hcl (a test keeps them equal)."
 }
 
+variable "extra_scripts" {
+  type        = list(string)
+  default     = []
+  description = "Scripts run after cleanup.sh, relative to packer/ (tests use it for a deliberately broken variant, e.g. tests/fixtures/acceptance/broken.pkrvars.hcl)."
+}
+
 variable "disk_size_mib" {
   type        = number
   default     = 4096
@@ -76,7 +84,8 @@ locals {
   scripts = concat(
     ["common/update_system.sh"],
     var.os_scripts,
-    ["common/harden_ssh.sh", "common/harden_system.sh", "common/cleanup.sh"]
+    ["common/harden_ssh.sh", "common/harden_system.sh", "common/cleanup.sh"],
+    var.extra_scripts
   )
 }
 

@@ -9,7 +9,8 @@
 #
 # Before imaging it completes what a chroot cannot know: /etc/fstab (root by UUID), /boot/grub/grub.cfg (booting
 # /vmlinuz and /initrd.img, the symlinks the kernel packages keep current), GRUB's modules under /boot/grub,
-# grub-pc's install device for clones (/dev/xvda, XCP-ng's first disk), hostname and an empty resolv.conf.
+# grub-pc's install device for clones (/dev/xvda, XCP-ng's first disk), hostname and resolv.conf (empty, or
+# systemd-resolved's stub where it is enabled).
 set -euo pipefail
 
 die() {
@@ -48,7 +49,12 @@ mv "$rootfs/etc/fstab.new" "$rootfs/etc/fstab"
 chmod 0644 "$rootfs/etc/fstab"
 echo localhost >"$rootfs/etc/hostname"
 rm -f "$rootfs/etc/resolv.conf"
-: >"$rootfs/etc/resolv.conf"
+if compgen -G "$rootfs/etc/systemd/system/*.wants/systemd-resolved.service" >/dev/null; then
+  # systemd-resolved (networkd clones): its stub, which a chroot's bind-mounted resolv.conf kept it from making.
+  ln -s ../run/systemd/resolve/stub-resolv.conf "$rootfs/etc/resolv.conf"
+else
+  : >"$rootfs/etc/resolv.conf"
+fi
 echo 'grub-pc grub-pc/install_devices multiselect /dev/xvda' | chroot "$rootfs" debconf-set-selections
 
 mkdir -p "$rootfs/boot/grub/i386-pc"

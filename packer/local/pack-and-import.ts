@@ -13,22 +13,12 @@
  * Prints one line on stderr: the template's uuid and reported OS.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { osFromGuestMetrics } from "../../providers/os-detect";
 import { XcpngError, type ErrorOptions } from "../../lib/errors";
 import { type PoolTarget, withXapi } from "../../lib/xapi/client";
 import { buildIdTag, findByBuildId, type TemplateFacts } from "../../lib/xapi/templates";
-import {
-  buildXvaExport,
-  createXvaWriter,
-  fileDiskSource,
-  mapRecordLookup,
-  planDiskChunks,
-  serializeOvaXml,
-  xvaTarLength,
-} from "../../lib/xva";
-import { guestOsVersion, parseOsRelease } from "./guest-os";
+import { localTemplateXva } from "./template-xva";
 
 /** A failure of the pack-and-import step: what failed, and what to do. */
 export class PackImportError extends XcpngError {
@@ -137,36 +127,20 @@ function poolFromEnv(env: NodeJS.ProcessEnv): { target: PoolTarget; password: st
   };
 }
 
-/** Kernel release of the rootfs (/boot/vmlinuz-<release>), for the guest metrics' uname. */
-function kernelRelease(rootEtc: string): string | undefined {
-  const boot = path.join(rootEtc, "..", "boot");
-  const k = fs.existsSync(boot)
-    ? fs
-        .readdirSync(boot)
-        .filter((f) => f.startsWith("vmlinuz-"))
-        .sort()
-    : [];
-  const last = k[k.length - 1];
-  return last?.slice("vmlinuz-".length);
-}
-
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const { target, password } = poolFromEnv(process.env);
 
-  const osRelease = parseOsRelease(fs.readFileSync(o.osRelease, "utf8"));
-  const etc = path.dirname(o.osRelease);
-  const debianVersionFile = path.join(etc, "debian_version");
-  const debianVersion = fs.existsSync(debianVersionFile)
-    ? fs.readFileSync(debianVersionFile, "utf8")
-    : undefined;
-  const kernel = kernelRelease(etc);
-  const osVersion = guestOsVersion(osRelease, {
-    ...(debianVersion !== undefined ? { debianVersion } : {}),
-    ...(kernel !== undefined ? { kernelRelease: kernel } : {}),
+  const xva = await localTemplateXva({
+    disk: o.disk,
+    osRelease: o.osRelease,
+    templateName: o.templateName,
+    buildId: o.buildId,
+    tags: o.tags,
+    memoryMib: o.memoryMib,
+    vcpus: o.vcpus,
   });
-  const name = `${o.templateName}-${o.buildId}`;
-  const tags = ["xcpng-templates", `template:${o.templateName}`, buildIdTag(o.buildId), ...o.tags];
+  const { name, osVersion, length } = xva;
 
   const existing = await withXapi(target, password, (x) => findByBuildId(x, o.buildId));
   if (existing) {
@@ -174,81 +148,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const source = await fileDiskSource(o.disk);
-  const vm = "OpaqueRef:vm";
-  const exp = buildXvaExport({
-    vm,
-    records: mapRecordLookup({
-      VM: {
-        [vm]: {
-          name_label: name,
-          name_description: `${osVersion.name} built locally by xcpng-templates, build ${o.buildId}`,
-          is_a_template: true,
-          power_state: "Halted",
-          tags,
-          other_config: {
-            "xcpng-templates-template": o.templateName,
-            "xcpng-templates-build-id": o.buildId,
-            "xcpng-templates-os": `${osVersion.distro} ${osVersion.major}`,
-          },
-          memory_static_max: o.memoryMib * MIB,
-          memory_dynamic_max: o.memoryMib * MIB,
-          memory_dynamic_min: o.memoryMib * MIB,
-          memory_static_min: Math.min(256, o.memoryMib) * MIB,
-          VCPUs_max: o.vcpus,
-          VCPUs_at_startup: o.vcpus,
-          HVM_boot_policy: "BIOS order",
-          HVM_boot_params: { order: "cdn", firmware: "bios" },
-          platform: {
-            acpi: "1",
-            apic: "true",
-            pae: "true",
-            nx: "true",
-            viridian: "false",
-            "device-model": "qemu-upstream-compat",
-          },
-          domain_type: "hvm",
-          VBDs: ["OpaqueRef:vbd0"],
-          VIFs: [],
-          guest_metrics: "OpaqueRef:gm",
-        },
-      },
-      VBD: {
-        "OpaqueRef:vbd0": {
-          VM: vm,
-          VDI: "OpaqueRef:vdi0",
-          userdevice: "0",
-          bootable: true,
-          type: "Disk",
-          mode: "RW",
-        },
-      },
-      VDI: {
-        "OpaqueRef:vdi0": {
-          name_label: `${name}-root`,
-          name_description: `root disk of ${name}`,
-          SR: "OpaqueRef:sr",
-          virtual_size: source.virtualSize,
-          type: "system",
-          VBDs: ["OpaqueRef:vbd0"],
-        },
-      },
-      SR: { "OpaqueRef:sr": { name_label: "local build", VDIs: ["OpaqueRef:vdi0"] } },
-      VM_guest_metrics: {
-        "OpaqueRef:gm": { os_version: osVersion, PV_drivers_detected: false },
-      },
-    }),
-    diskSource: () => source,
-  });
-
-  // An exact Content-Length: xapi's /import refuses chunked transfer encoding, and with a known length the
-  // import task's result (the new VM refs) comes back to the client.
-  const plans = [];
-  for (const d of exp.disks.values()) plans.push(await planDiskChunks(d));
-  const length = xvaTarLength(Buffer.byteLength(serializeOvaXml(exp.ova), "utf8"), plans);
-  const body = Object.assign(createXvaWriter({ ova: exp.ova, disks: exp.disks, mtime: new Date(0) }), {
-    length,
-  });
+  const body = Object.assign(xva.open(), { length });
 
   // withXapi verifies the pool's CA (and pin) on every connection, the upload's included; putResource creates the
   // import task, sends the exact length and resolves with the task's result (the new VM refs).

@@ -24,8 +24,9 @@ arch=amd64
 # has Xen's block and network front-ends) and a boot loader, cloud-init for clones, and the packages the
 # hardening scripts would otherwise download on each build.
 include=systemd-sysv,ca-certificates
-packages="udev kmod dbus ifupdown isc-dhcp-client iproute2 netbase openssh-server sudo linux-image-cloud-amd64
+packages="udev kmod dbus iproute2 netbase openssh-server sudo linux-image-cloud-amd64
   initramfs-tools grub-pc cloud-init cloud-guest-utils auditd apparmor unattended-upgrades libpam-pwquality"
+packages_given=0
 cache_dir=${XCPNG_ROOTFS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xcpng-templates/rootfs}
 use_cache=1
 out=""
@@ -33,13 +34,23 @@ while [ $# -gt 0 ]; do
   case "$1" in
   --out) out=${2:?--out needs a directory}; shift 2 ;;
   --suite) suite=${2:?}; shift 2 ;;
-  --packages) packages=${2?}; shift 2 ;;
+  --packages) packages=${2?}; packages_given=1; shift 2 ;;
   --cache-dir) cache_dir=${2:?}; shift 2 ;;
   --no-cache) use_cache=0; shift ;;
   *) die "unknown argument '$1' (expected --out, --suite, --packages, --cache-dir, --no-cache)" ;;
   esac
 done
 [ -n "$out" ] || die "--out DIR is required"
+# The clone's network stack. Debian 12: ifupdown with dhclient, as its installer sets up. Later releases:
+# systemd-networkd with systemd-resolved (as Debian's own cloud images), because cloud-init 24.1 and later
+# asks for DHCPv6 in its fallback configuration, and ifupdown then waits for a DHCPv6 server forever on
+# networks that have none (canonical/cloud-init#5380): networking.service fails and clones boot degraded.
+if [ "$packages_given" = 0 ]; then
+  case "$suite" in
+  bookworm) packages="$packages ifupdown isc-dhcp-client" ;;
+  *) packages="$packages systemd-resolved" ;;
+  esac
+fi
 [ ! -e "$out" ] || [ -z "$(ls -A "$out")" ] || die "--out $out exists and is not empty; give a new directory"
 
 mirrors=$("$here/apt-mirror.sh") || die "no Debian mirror (see above)"

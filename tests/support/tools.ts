@@ -26,6 +26,13 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   unshare: "util-linux",
   chroot: "coreutils",
   openssl: "openssl",
+  "qemu-system-x86_64": "qemu-system-x86",
+  "qemu-img": "qemu-utils",
+  "cloud-localds": "cloud-image-utils",
+  ssh: "openssh-client",
+  "ssh-keygen": "openssh-client",
+  as: "binutils",
+  ld: "binutils",
 };
 
 /**
