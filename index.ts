@@ -47,18 +47,19 @@ const templates = cfg.templates.map(
     }),
 );
 
-// Written after every artifact is complete (the index never lists a key that is not in the store yet), then
-// prunes what it no longer lists (a reader never finds a listed key gone).
+// Written after every artifact is complete and accepted (the index never lists a key that is not in the store
+// yet), then it prunes what it no longer lists (a reader never finds a listed key gone).
 const index = new CatalogueIndex(
   "catalogue-index",
   {
     store,
-    entries: pulumi.all(templates.map((g) => g.indexEntries)).apply((lists) => lists.flat()),
-    // Deleted only after the index that no longer lists them is published.
-    prune: pulumi.all(templates.map((g) => g.artifact.pruned)).apply((lists) => lists.flat()),
+    templates: templates.map((g) => g.publication),
+    prune: pulumi.all(templates.map((g) => g.prune)).apply((lists) => lists.flat()),
   },
-  { dependsOn: [bucket, ...templates.map((g) => g.artifact)] },
+  { dependsOn: [bucket, ...templates.flatMap((g) => [g.artifact, ...(g.acceptance ? [g.acceptance] : [])])] },
 );
+// Then the pool: channel tags moved, templates of builds no longer kept destroyed.
+for (const g of templates) g.placeChannels(index);
 
 // AWS-only extra: a least-privilege IAM user for the CI runner (its plugin is needed only on such stacks).
 const ciAccess = cfg.s3.aws ? new CiAccess("ci", { bucket: bucket.bucket }) : undefined;
@@ -75,4 +76,5 @@ export const built = templates.map((g) => ({
   sha256: g.artifact.sha256,
   sizeBytes: g.artifact.sizeBytes,
   buildTime: g.build.builtAt,
+  channels: g.plan.apply((p) => p.channels),
 }));

@@ -1,12 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PoolTarget } from "../lib/xapi/client";
+import { Acceptance } from "../providers/acceptance";
 import { Artifact } from "../providers/artifact";
-import type { IndexEntry } from "../providers/catalogue-index";
+import type { AcceptanceSummary } from "../providers/catalogue-document";
+import type { PublishedBuild, TemplatePublication } from "../providers/catalogue-build";
 import type { TemplateConfig } from "../providers/config/stack-config";
 import { PackerBuild } from "../providers/packer-build";
+import { PoolChannels } from "../providers/pool-channels";
 import { PoolTemplate } from "../providers/pool-template";
 import type { TemplateSources } from "../providers/source-hash";
 import type { ArtifactStore } from "../providers/store";
+import type { StoredArtifact } from "../providers/stored-artifact";
+import { planPublication, type BuildRecord, type PublicationPlan } from "./publication-plan";
 
 export interface GoldenTemplateArgs {
   readonly template: TemplateConfig;
@@ -22,8 +27,9 @@ export interface GoldenTemplateArgs {
 }
 
 /**
- * One catalogue entry: the Packer build, the verified template on the pool, and its archive in S3 (with the
- * earlier archives its retention keeps), exposed as the entries the catalogue index lists.
+ * One catalogue entry: the Packer build, the verified template on the pool, its archive in S3, the boot
+ * acceptance of that archive, and what it publishes (channels, the builds kept, the builds pruned). The catalogue
+ * index is built from every entry's `publication`; then `placeChannels` tags the pool after it.
  */
 export class GoldenTemplate extends pulumi.ComponentResource {
   /** The catalogue entry this component builds. */
@@ -31,13 +37,20 @@ export class GoldenTemplate extends pulumi.ComponentResource {
   readonly build: PackerBuild;
   readonly poolTemplate: PoolTemplate;
   readonly artifact: Artifact;
-  /** Every artifact of this template in the store, current first: what index.json lists for it. */
-  readonly indexEntries: pulumi.Output<IndexEntry[]>;
+  readonly acceptance: Acceptance | undefined;
+  /** Channels, kept builds and builds to prune (components/publication-plan.ts). */
+  readonly plan: pulumi.Output<PublicationPlan>;
+  /** What index.json says of this template. */
+  readonly publication: pulumi.Output<TemplatePublication>;
+  /** Artifacts the index deletes once it has published without them. */
+  readonly prune: pulumi.Output<StoredArtifact[]>;
+  private readonly pool: PoolTarget;
 
   constructor(name: string, args: GoldenTemplateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("xcpng:index:GoldenTemplate", name, {}, opts);
     const t = args.template;
     this.config = t;
+    this.pool = args.pool;
     this.build = new PackerBuild(
       `${name}-build`,
       {
@@ -55,7 +68,13 @@ export class GoldenTemplate extends pulumi.ComponentResource {
     );
     this.poolTemplate = new PoolTemplate(
       `${name}-template`,
-      { pool: args.pool, buildId: this.build.buildId, declaredOs: t.os, declaredVersion: t.version },
+      {
+        pool: args.pool,
+        templateName: t.name,
+        buildId: this.build.buildId,
+        declaredOs: t.os,
+        declaredVersion: t.version,
+      },
       { parent: this },
     );
     this.artifact = new Artifact(
@@ -68,7 +87,6 @@ export class GoldenTemplate extends pulumi.ComponentResource {
         os: t.os,
         version: t.version,
         virtualSizeBytes: this.poolTemplate.virtualSizeBytes,
-        retention: t.retention,
         facts: {
           buildId: this.build.buildId,
           sourceHash: args.sources.hash,
@@ -80,46 +98,137 @@ export class GoldenTemplate extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [args.bucket] },
     );
-    this.indexEntries = indexEntriesOf(t, this.artifact, this.build);
+    const history = this.history(args.store);
+    this.plan = history.records.apply((records) =>
+      planPublication(t.name, records, {
+        retention: t.retention,
+        ...(t.channels.stable !== undefined ? { stablePin: t.channels.stable } : {}),
+        revoked: t.revoked,
+      }),
+    );
+    this.acceptance = history.acceptance;
+    this.publication = this.plan.apply((p): TemplatePublication => ({
+      template: t.name,
+      os: t.os,
+      version: t.version,
+      builds: p.kept.map(published),
+      channels: p.channels,
+      revoked: [...p.revoked],
+    }));
+    this.prune = pulumi
+      .all([this.plan, this.artifact.pruned])
+      .apply(([p, leftovers]) => [...p.prune, ...(leftovers ?? [])]);
     this.registerOutputs({
       buildId: this.build.buildId,
       templateUuid: this.poolTemplate.uuid,
       artifactKey: this.artifact.key,
-      indexEntries: this.indexEntries,
+      publication: this.publication,
     });
+  }
+
+  /**
+   * Every stored build with its acceptance result: the current artifact, accepted here (when acceptance is on),
+   * and the earlier ones still in the store.
+   */
+  private history(store: ArtifactStore): {
+    records: pulumi.Output<BuildRecord[]>;
+    acceptance: Acceptance | undefined;
+  } {
+    const t = this.config;
+    const a = this.artifact;
+    const earlier = a.previous.apply((p) => (p ?? []).filter((x) => x.missing !== true));
+    const acceptance = t.acceptance.enabled
+      ? new Acceptance(
+          `${t.name}-acceptance`,
+          {
+            store,
+            templateName: t.name,
+            os: t.os,
+            version: t.version,
+            build: { buildId: this.build.buildId, key: a.key, manifestKey: a.manifestKey, sha256: a.sha256 },
+            history: earlier.apply((p) => p.map((x) => x.buildId)),
+            guestAgent: t.acceptance.guestAgent
+              ? { expected: true }
+              : {
+                  expected: false,
+                  reason:
+                    "the catalogue says this template carries no guest agent (acceptance.guestAgent: false)",
+                },
+          },
+          { parent: this },
+        )
+      : undefined;
+    const results: pulumi.Output<Record<string, AcceptanceSummary>> = acceptance
+      ? acceptance.results
+      : pulumi.output<Record<string, AcceptanceSummary>>({});
+    const current = pulumi.output({
+      key: a.key,
+      manifestKey: a.manifestKey,
+      sha256: a.sha256,
+      sizeBytes: a.sizeBytes,
+      buildId: this.build.buildId,
+      exportedAt: a.exportedAt,
+      osDetected: a.xvaOs,
+    });
+    const records: pulumi.Output<BuildRecord[]> = pulumi
+      .all([current, earlier, results])
+      .apply(([cur, prev, res]) =>
+        buildRecords(
+          cur as StoredArtifact,
+          prev as StoredArtifact[],
+          res as Record<string, AcceptanceSummary>,
+        ),
+      );
+    return { records, acceptance };
+  }
+
+  /**
+   * After the index is published: the channel and revocation tags on the pool's templates, and the templates of
+   * builds publication no longer keeps destroyed.
+   */
+  placeChannels(index: pulumi.Resource): PoolChannels {
+    const t = this.config;
+    return new PoolChannels(
+      `${t.name}-channels`,
+      {
+        pool: this.pool,
+        templateName: t.name,
+        channels: this.plan.apply((p) => ({ ...p.channels })),
+        revoked: this.plan.apply((p) => p.revoked.map((r) => r.buildId)),
+        templates: pulumi
+          .all([this.build.buildId, this.poolTemplate.uuid, this.poolTemplate.history])
+          .apply(([buildId, uuid, h]) => [
+            { buildId, uuid },
+            ...(h ?? []).map((x) => ({ buildId: x.buildId, uuid: x.uuid })),
+          ]),
+        keep: this.plan.apply((p) => p.kept.map((b) => b.buildId)),
+      },
+      { parent: this, dependsOn: [index] },
+    );
   }
 }
 
-/** The current artifact and the earlier ones retention keeps (those still in the store), as index entries. */
-function indexEntriesOf(
-  t: TemplateConfig,
-  artifact: Artifact,
-  build: PackerBuild,
-): pulumi.Output<IndexEntry[]> {
-  const current = pulumi.all([
-    artifact.key,
-    artifact.manifestKey,
-    artifact.sha256,
-    artifact.sizeBytes,
-    build.buildId,
-    artifact.exportedAt,
-  ]);
-  return pulumi
-    .all([current, artifact.previous])
-    .apply(([[key, manifestKey, sha256, sizeBytes, buildId, exportedAt], previous]) =>
-      [
-        { key, manifestKey, sha256, sizeBytes, buildId, exportedAt },
-        ...(previous ?? []).filter((p) => p.missing !== true),
-      ].map((a): IndexEntry => ({
-        template: t.name,
-        os: t.os,
-        version: t.version,
-        key: a.key,
-        manifestKey: a.manifestKey,
-        sha256: a.sha256,
-        sizeBytes: a.sizeBytes,
-        buildId: a.buildId,
-        exportedAt: a.exportedAt,
-      })),
-    );
+/** The stored builds, current first, each with its acceptance result when there is one. */
+function buildRecords(
+  current: StoredArtifact,
+  earlier: readonly StoredArtifact[],
+  results: Readonly<Record<string, AcceptanceSummary>>,
+): BuildRecord[] {
+  return [current, ...earlier].map((b) => {
+    const acceptance = results[b.buildId];
+    return { ...b, ...(acceptance !== undefined ? { acceptance } : {}) };
+  });
+}
+
+function published(b: BuildRecord): PublishedBuild {
+  return {
+    key: b.key,
+    manifestKey: b.manifestKey,
+    sha256: b.sha256,
+    sizeBytes: b.sizeBytes,
+    buildId: b.buildId,
+    exportedAt: b.exportedAt,
+    ...(b.osDetected !== undefined ? { osDetected: b.osDetected } : {}),
+    ...(b.acceptance !== undefined ? { acceptance: b.acceptance } : {}),
+  };
 }

@@ -1,4 +1,4 @@
-import type { StoredArtifact } from "../providers/artifact-retention";
+import type { StoredArtifact } from "../providers/stored-artifact";
 import type { AcceptanceSummary } from "../providers/catalogue-document";
 import { XcpngError } from "../lib/errors";
 

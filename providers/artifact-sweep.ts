@@ -7,7 +7,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { deleteAllVersions } from "../lib/s3/delete-versions";
 import { isNotFound } from "../lib/s3/errors";
-import { artifactFileOf, versionPrefix } from "./layout";
+import { artifactFileOf, artifactStem, versionPrefix } from "./layout";
+import type { StoredArtifact } from "./stored-artifact";
 import type { ArtifactStore } from "./store";
 
 /** Object metadata naming the stack that wrote an object (x-amz-meta-xcpng-stack). */
@@ -126,4 +127,35 @@ export async function removeStackObjects(s3: S3Client, store: ArtifactStore): Pr
       );
   }
   return removed;
+}
+
+/**
+ * Deletes one artifact for good: every version of every file beside its XVA (manifest, SBOM, console logs), the
+ * XVA last, so an interrupted removal still shows the artifact to the next sweep. Missing files are fine.
+ */
+export async function removeArtifactFiles(
+  s3: S3Client,
+  bucket: string,
+  a: Pick<StoredArtifact, "key" | "manifestKey">,
+): Promise<void> {
+  const stem = artifactStem(a.key);
+  const keys = new Set<string>([a.manifestKey]);
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: stem,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    for (const o of page.Contents ?? []) {
+      const rest = (o.Key ?? "").slice(stem.length);
+      if (o.Key && o.Key !== a.key && /^(manifest\.json|sbom\.cdx\.json|console-[a-z]\.log)$/.test(rest))
+        keys.add(o.Key);
+    }
+    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  for (const k of keys) await deleteAllVersions(s3, bucket, k);
+  await deleteAllVersions(s3, bucket, a.key);
 }

@@ -10,7 +10,13 @@ import { makeDiskVm } from "../devpool/testing/fixtures";
 import { startS3FaultProxy, type S3FaultProxy } from "../tests/support/s3-fault-proxy";
 import { ArtifactProvider, type ArtifactInputs, type ArtifactOutputs } from "./artifact";
 import { STACK_METADATA } from "./artifact-sweep";
-import { CatalogueIndexProvider, type CatalogueIndexInputs, type IndexEntry } from "./catalogue-index";
+import {
+  CatalogueIndexProvider,
+  type CatalogueIndexInputs,
+  type CatalogueIndexOutputs,
+} from "./catalogue-index";
+import type { IndexEntry } from "./catalogue-document";
+import { planPublication } from "../components/publication-plan";
 import type { ArtifactStore } from "./store";
 import { createS3Client } from "../lib/s3/client";
 import { deleteAllVersions } from "../lib/s3/delete-versions";
@@ -67,7 +73,7 @@ describe("ArtifactProvider + CatalogueIndexProvider (integ: devpool + versitygw,
     prefix: STACK,
     stack: STACK,
   });
-  const inputs = (templateUuid: string, retention: number): ArtifactInputs => ({
+  const inputs = (templateUuid: string): ArtifactInputs => ({
     pool: { url: pool.url, username: USER, insecureSkipVerify: false },
     store: store(),
     templateUuid,
@@ -75,7 +81,6 @@ describe("ArtifactProvider + CatalogueIndexProvider (integ: devpool + versitygw,
     os: "debian",
     version: "12",
     virtualSizeBytes: 8 * MIB,
-    retention,
     facts: {
       buildId: `build-${templateUuid.slice(0, 8)}`,
       sourceHash: "0".repeat(64),
@@ -85,21 +90,38 @@ describe("ArtifactProvider + CatalogueIndexProvider (integ: devpool + versitygw,
       poolOs: "debian 12",
     },
   });
-  /** What the program hands the index: the artifact's current and kept entries, and what it pruned. */
-  const indexInputs = (a: ArtifactOutputs): CatalogueIndexInputs => ({
-    store: store(),
-    entries: [a, ...a.previous.filter((p) => p.missing !== true)].map((x): IndexEntry => ({
-      template: "tmpl",
-      os: "debian",
-      version: "12",
+  /** What the program hands the index (components/golden-template.ts): the plan's kept builds and its prunes. */
+  const indexInputs = (a: ArtifactOutputs, retention: number): CatalogueIndexInputs => {
+    const history = [a, ...a.previous.filter((p) => p.missing !== true)].map((x) => ({
       key: x.key,
       manifestKey: x.manifestKey,
       sha256: x.sha256,
       sizeBytes: x.sizeBytes,
       buildId: "buildId" in x ? x.buildId : a.facts.buildId,
       exportedAt: x.exportedAt,
-    })),
-    prune: [...a.pruned],
+    }));
+    const plan = planPublication("tmpl", history, { retention, revoked: [] });
+    return {
+      store: store(),
+      templates: [
+        {
+          template: "tmpl",
+          os: "debian",
+          version: "12",
+          builds: [...plan.kept],
+          channels: plan.channels,
+          revoked: [],
+        },
+      ],
+      prune: [...plan.prune, ...a.pruned],
+    };
+  };
+  /** The index's state after a publish, as the engine hands it back to the next update. */
+  const published = (i: CatalogueIndexInputs): CatalogueIndexOutputs => ({
+    ...i,
+    key: `${STACK}/index.json`,
+    etag: "",
+    revokedAt: {},
   });
   const keys = async () =>
     ((await s3.send(new m.ListObjectsV2Command({ Bucket: BUCKET }))).Contents ?? [])
@@ -159,46 +181,43 @@ describe("ArtifactProvider + CatalogueIndexProvider (integ: devpool + versitygw,
   let third: ArtifactOutputs;
 
   it("create exports the template under the stack's prefix, with its manifest and version ids", async () => {
-    first = (await provider.create(inputs(vms[0]!, 2))).outs as ArtifactOutputs;
+    first = (await provider.create(inputs(vms[0]!))).outs as ArtifactOutputs;
     expect(first.key).to.match(/^st\/debian\/12\/\d{8}T\d{6}Z\/tmpl\.xva$/);
     expect(first.previous).to.deep.equal([]);
     expect(first.versionId, "the version written is recorded").to.be.a("string").and.not.equal("");
     expect(await keys()).to.deep.equal([first.key, first.manifestKey].sort());
-    await index.create(indexInputs(first));
+    await index.create(indexInputs(first, 2));
   });
 
   it("a new build is an update, not a replace, and keeps the earlier artifact", async () => {
-    const diff = await provider.diff(first.key, first, inputs(vms[1]!, 2));
+    const diff = await provider.diff(first.key, first, inputs(vms[1]!));
     expect(diff).to.include({ changes: true });
     expect(diff.replaces).to.deep.equal([]);
     await nextSecond();
-    second = (await provider.update(first.key, first, inputs(vms[1]!, 2))).outs as ArtifactOutputs;
+    second = (await provider.update(first.key, first, inputs(vms[1]!))).outs as ArtifactOutputs;
     expect(second.key).to.not.equal(first.key);
     expect(second.previous.map((a) => a.key)).to.deep.equal([first.key]);
     expect(second.pruned).to.deep.equal([]);
+    await index.update("i", published(indexInputs(first, 2)), indexInputs(second, 2));
   });
 
   it("beyond retention the oldest stays until the index no longer lists it, then every version of it goes", async () => {
-    await index.update(
-      "i",
-      { ...indexInputs(first), key: `${STACK}/index.json`, etag: "" },
-      indexInputs(second),
-    );
     await nextSecond();
-    third = (await provider.update(second.key, second, inputs(vms[2]!, 2))).outs as ArtifactOutputs;
-    expect(third.previous.map((a) => a.key)).to.deep.equal([second.key]);
-    expect(third.pruned.map((a) => a.key)).to.deep.equal([first.key]);
+    third = (await provider.update(second.key, second, inputs(vms[2]!))).outs as ArtifactOutputs;
+    expect(
+      third.previous.map((a) => a.key),
+      "the artifact keeps its history",
+    ).to.deep.equal([second.key, first.key]);
+    expect(
+      indexInputs(third, 2).prune.map((a) => a.key),
+      "publication prunes the oldest",
+    ).to.deep.equal([first.key]);
     expect(await keys(), "not deleted before the index is published").to.include(first.key);
     expect(
       (await listedIndex()).artifacts.map((a) => a.key),
       "the published index still lists it",
     ).to.include(first.key);
-
-    await index.update(
-      "i",
-      { ...indexInputs(second), key: `${STACK}/index.json`, etag: "" },
-      indexInputs(third),
-    );
+    await index.update("i", published(indexInputs(second, 2)), indexInputs(third, 2));
     expect((await listedIndex()).artifacts.map((a) => a.key)).to.deep.equal([second.key, third.key]);
     expect(await versionedKeys(), "no version of the pruned artifact is left").to.not.include.members([
       first.key,
@@ -208,8 +227,11 @@ describe("ArtifactProvider + CatalogueIndexProvider (integ: devpool + versitygw,
 
   it("an index write that fails prunes nothing: the published index never points at a deleted key", async () => {
     await nextSecond();
-    const fourth = (await provider.update(third.key, third, inputs(vms[0]!, 1))).outs as ArtifactOutputs;
-    expect(fourth.pruned.map((a) => a.key).sort()).to.deep.equal([second.key, third.key].sort());
+    const fourth = (await provider.update(third.key, third, inputs(vms[0]!))).outs as ArtifactOutputs;
+    expect(
+      fourth.previous.map((a) => a.key),
+      "a pruned artifact leaves the history",
+    ).to.deep.equal([third.key, second.key]);
     const failing = new IndexProviderFailingWrites();
     await failing.configure({
       config: stackConfig({
@@ -217,43 +239,35 @@ describe("ArtifactProvider + CatalogueIndexProvider (integ: devpool + versitygw,
         "xcpng-templates:s3SecretAccessKey": gw.secretKey,
       }),
     });
-    const err = await failing
-      .update("i", { ...indexInputs(third), key: `${STACK}/index.json`, etag: "" }, indexInputs(fourth))
-      .then(
-        () => undefined,
-        (e: unknown) => e as Error,
-      );
+    const err = await failing.update("i", published(indexInputs(third, 2)), indexInputs(fourth, 1)).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err?.message).to.match(/writing s3:\/\/artifacts\/st\/index\.json failed.*nothing was pruned/s);
     for (const a of (await listedIndex()).artifacts)
       expect(await keys(), `${a.key} is still stored`).to.include(a.key);
     // The next up publishes, then prunes.
-    await index.update(
-      "i",
-      { ...indexInputs(third), key: `${STACK}/index.json`, etag: "" },
-      indexInputs(fourth),
-    );
+    await index.update("i", published(indexInputs(third, 2)), indexInputs(fourth, 1));
     expect(await keys()).to.deep.equal([fourth.key, fourth.manifestKey, `${STACK}/index.json`].sort());
-    third = { ...fourth, pruned: [] };
+    third = fourth;
   });
 
   it("refresh marks an earlier artifact deleted out of band; up hands its manifest to the index", async () => {
     await nextSecond();
-    const grown = (await provider.update(third.key, third, inputs(vms[1]!, 3))).outs as ArtifactOutputs;
+    const grown = (await provider.update(third.key, third, inputs(vms[1]!))).outs as ArtifactOutputs;
+    expect(grown.previous.map((a) => a.key)).to.deep.equal([third.key]);
+    await index.update("i", published(indexInputs(third, 1)), indexInputs(grown, 3));
     await s3.send(new m.DeleteObjectCommand({ Bucket: BUCKET, Key: third.key }));
     const read = await provider.read(grown.key, grown);
     const props = read.props as ArtifactOutputs;
     expect(props.missing).to.equal(undefined);
     expect(props.previous.map((a) => [a.key, a.missing])).to.deep.equal([[third.key, true]]);
-    const diff = await provider.diff(grown.key, props, inputs(vms[1]!, 3));
+    const diff = await provider.diff(grown.key, props, inputs(vms[1]!));
     expect(diff).to.include({ changes: true });
-    const healed = (await provider.update(grown.key, props, inputs(vms[1]!, 3))).outs as ArtifactOutputs;
+    const healed = (await provider.update(grown.key, props, inputs(vms[1]!))).outs as ArtifactOutputs;
     expect(healed.previous).to.deep.equal([]);
     expect(healed.pruned.map((a) => a.key)).to.deep.equal([third.key]);
-    await index.update(
-      "i",
-      { ...indexInputs(grown), key: `${STACK}/index.json`, etag: "" },
-      indexInputs(healed),
-    );
+    await index.update("i", published(indexInputs(grown, 3)), indexInputs(healed, 3));
     expect(await versionedKeys()).to.not.include.members([third.key, third.manifestKey]);
     third = healed;
   });
@@ -277,7 +291,7 @@ describe("ArtifactProvider + CatalogueIndexProvider (integ: devpool + versitygw,
         Metadata: { [STACK_METADATA]: "other" },
       }),
     );
-    const same = inputs(vms[1]!, 3);
+    const same = inputs(vms[1]!);
     const diff = await provider.diff(third.key, third, same);
     expect(diff).to.include({ changes: true });
     third = (await provider.update(third.key, third, same)).outs as ArtifactOutputs;
@@ -295,7 +309,7 @@ describe("ArtifactProvider + CatalogueIndexProvider (integ: devpool + versitygw,
     const proxy: S3FaultProxy = await startS3FaultProxy(gw.endpoint);
     try {
       proxy.failPartsFrom(2);
-      const via = { ...inputs(bigUuid, 3), virtualSizeBytes: 48 * MIB };
+      const via = { ...inputs(bigUuid), virtualSizeBytes: 48 * MIB };
       const before = await keys();
       await nextSecond();
       const err = await provider
@@ -318,10 +332,10 @@ describe("ArtifactProvider + CatalogueIndexProvider (integ: devpool + versitygw,
 
   it("delete removes the current and every retained artifact, every version of them", async () => {
     await nextSecond();
-    const next = (await provider.update(third.key, third, inputs(vms[2]!, 3))).outs as ArtifactOutputs;
+    const next = (await provider.update(third.key, third, inputs(vms[2]!))).outs as ArtifactOutputs;
     expect(next.previous).to.have.length(1);
     await provider.delete(next.key, next);
-    await index.delete("i", { ...indexInputs(next), key: `${STACK}/index.json`, etag: "" });
+    await index.delete("i", published(indexInputs(next, 3)));
     expect(await versionedKeys()).to.deep.equal([]);
   });
 });

@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import { UNKNOWN } from "./dynamic/provider-code";
-import type { RetainedArtifact } from "./artifact-retention";
+import type { RetainedArtifact } from "./stored-artifact";
 import type { Stray } from "./artifact-sweep";
 import {
   ArtifactProvider,
   needsExport,
-  retentionAfter,
+  historyAfter,
   type ArtifactInputs,
   type ArtifactOutputs,
 } from "./artifact";
@@ -25,7 +25,6 @@ const inputs: ArtifactInputs = {
   os: "debian",
   version: "12",
   virtualSizeBytes: 2 ** 32,
-  retention: 3,
   facts: {
     buildId: "b1",
     sourceHash: "h",
@@ -86,7 +85,6 @@ describe("artifact: when to export again", () => {
       news: inputs,
       exportAgain: true,
     },
-    { when: "only retention changed", olds: outputs, news: { ...inputs, retention: 1 }, exportAgain: false },
     {
       when: "only pool settings changed",
       olds: outputs,
@@ -128,12 +126,6 @@ describe("artifact: diff", () => {
     {
       when: "another region or CA (same bucket): updated in place, objects stay",
       news: { ...inputs, store: { ...inputs.store, region: "eu-west-1" } },
-      changes: true,
-      replaces: [],
-    },
-    {
-      when: "retention lowered: update (prunes)",
-      news: { ...inputs, retention: 1 },
       changes: true,
       replaces: [],
     },
@@ -184,7 +176,7 @@ describe("artifact: leftovers of a failed export", () => {
   });
 });
 
-describe("artifact: retention after an update (publish, then prune)", () => {
+describe("artifact: history after an update (publication decides what stays)", () => {
   const a = (n: number, extra: Partial<RetainedArtifact> = {}): RetainedArtifact => ({
     key: `k${n}.xva`,
     manifestKey: `k${n}.manifest.json`,
@@ -204,62 +196,56 @@ describe("artifact: retention after an update (publish, then prune)", () => {
     when: string;
     olds: ArtifactOutputs;
     currentKey: string;
-    retention: number;
     exported: boolean;
-    kept: string[];
-    pruned: string[];
+    previous: string[];
+    leftovers: string[];
   }> = [
     {
-      when: "a new export at retention 2 keeps the old current and hands the older one over",
-      olds: { ...current, previous: [a(4)] },
-      currentKey: "k6.xva",
-      retention: 2,
-      exported: true,
-      kept: ["k5.xva"],
-      pruned: ["k4.xva"],
-    },
-    {
-      when: "lowering retention without an export prunes the earlier ones",
+      when: "a new export keeps the old current first, then every earlier one",
       olds: { ...current, previous: [a(4), a(3)] },
-      currentKey: "k5.xva",
-      retention: 1,
-      exported: false,
-      kept: [],
-      pruned: ["k4.xva", "k3.xva"],
+      currentKey: "k6.xva",
+      exported: true,
+      previous: ["k5.xva", "k4.xva", "k3.xva"],
+      leftovers: [],
     },
     {
-      when: "an earlier artifact whose XVA is gone is handed over (its manifest), not kept",
+      when: "no export: the history stays",
+      olds: { ...current, previous: [a(4)] },
+      currentKey: "k5.xva",
+      exported: false,
+      previous: ["k4.xva"],
+      leftovers: [],
+    },
+    {
+      when: "an earlier artifact whose XVA is gone leaves the history; its manifest goes to the index",
       olds: { ...current, previous: [a(4, { missing: true }), a(3)] },
       currentKey: "k5.xva",
-      retention: 5,
       exported: false,
-      kept: ["k3.xva"],
-      pruned: ["k4.xva"],
+      previous: ["k3.xva"],
+      leftovers: ["k4.xva"],
     },
     {
-      when: "a missing current replaced by a new export is handed over, not kept",
+      when: "a missing current replaced by a new export goes to the index, not to the history",
       olds: { ...current, missing: true, previous: [a(4)] },
       currentKey: "k6.xva",
-      retention: 5,
       exported: true,
-      kept: ["k4.xva"],
-      pruned: ["k5.xva"],
+      previous: ["k4.xva"],
+      leftovers: ["k5.xva"],
     },
     {
-      when: "what an earlier update handed over stays handed over until it is gone",
+      when: "what an earlier update handed over stays handed over (until it is gone)",
       olds: { ...current, previous: [], pruned: [a(1)] },
       currentKey: "k5.xva",
-      retention: 5,
       exported: false,
-      kept: [],
-      pruned: ["k1.xva"],
+      previous: [],
+      leftovers: ["k1.xva"],
     },
   ];
   for (const c of cases) {
     it(c.when, () => {
-      const r = retentionAfter(c.olds, c.currentKey, c.retention, c.exported);
-      expect(r.kept.map((x) => x.key)).to.deep.equal(c.kept);
-      expect(r.pruned.map((x) => x.key)).to.deep.equal(c.pruned);
+      const r = historyAfter(c.olds, c.currentKey, c.exported);
+      expect(r.previous.map((x) => x.key)).to.deep.equal(c.previous);
+      expect(r.leftovers.map((x) => x.key)).to.deep.equal(c.leftovers);
     });
   }
 });

@@ -13,8 +13,8 @@ import { ProviderBase } from "./dynamic/provider-base";
 import { s3Failure } from "./dynamic/s3-failure";
 import { ArtifactExportError } from "./errors";
 import { osFromGuestMetrics } from "./os-detect";
-import { planRetention, type RetainedArtifact } from "./artifact-retention";
-import { STACK_METADATA, findStrays, removeStrays, type Stray } from "./artifact-sweep";
+import type { RetainedArtifact } from "./stored-artifact";
+import { STACK_METADATA, findStrays, removeArtifactFiles, removeStrays, type Stray } from "./artifact-sweep";
 import { artifactKeys } from "./layout";
 import { storeChanged, type ArtifactStore } from "./store";
 
@@ -38,8 +38,6 @@ export interface ArtifactArgs {
   readonly version: pulumi.Input<string>;
   /** Sum of the template's disk sizes: bounds the export and so sets the multipart part size. */
   readonly virtualSizeBytes: pulumi.Input<number>;
-  /** Artifacts of this template kept in the store, the current one included; older ones are deleted. */
-  readonly retention: pulumi.Input<number>;
   readonly facts: { readonly [K in keyof ArtifactFacts]: pulumi.Input<ArtifactFacts[K]> };
 }
 
@@ -51,7 +49,6 @@ export interface ArtifactInputs {
   readonly os: string;
   readonly version: string;
   readonly virtualSizeBytes: number;
-  readonly retention: number;
   readonly facts: ArtifactFacts;
 }
 
@@ -68,12 +65,15 @@ export interface ArtifactOutputs extends ArtifactInputs {
   /** Version id of the XVA and of its manifest, on a versioned bucket. */
   readonly versionId?: string;
   readonly manifestVersionId?: string;
-  /** Earlier artifacts of this template still in the store (retention), newest first. */
+  /**
+   * Earlier artifacts of this template still in the store, newest first: publication (components/
+   * publication-plan.ts) decides which stay listed and which the index deletes; once gone they drop out of here.
+   */
   readonly previous: readonly RetainedArtifact[];
   /**
-   * Artifacts no longer kept (retention, missing, altered), still in the store: the catalogue index deletes them
-   * once it has published an index that no longer lists them ("publish, then prune"), so a reader of the index
-   * never finds a key that is gone. Dropped from this list once they are gone from the store.
+   * What is left of artifacts that are no longer whole (an XVA gone or altered, its manifest still there): the
+   * catalogue index deletes them once it has published an index that no longer lists them ("publish, then prune").
+   * Dropped from this list once they are gone from the store.
    */
   readonly pruned: readonly RetainedArtifact[];
   /** Set by refresh when the object or its manifest is missing or altered: the next `up` exports it again and
@@ -111,7 +111,7 @@ export function xvaOsOf(v: XvaVerification): string {
 /** The identity of an export: when one of these changes (or the object went missing), `up` exports again. */
 const EXPORT_KEYS = ["templateUuid", "templateName", "os", "version"] as const;
 /** Settings that change what is recorded or kept, not the stored object. */
-const SETTING_KEYS = ["retention", "pool", "facts", "store"] as const;
+const SETTING_KEYS = ["pool", "facts", "store"] as const;
 
 /** Whether an update must export the template again (a new template, or the stored object went missing). */
 export function needsExport(olds: ArtifactOutputs, news: ArtifactInputs): boolean {
@@ -128,6 +128,7 @@ function retained(o: ArtifactOutputs): RetainedArtifact {
     sizeBytes: o.sizeBytes,
     buildId: o.facts.buildId,
     exportedAt: o.exportedAt,
+    ...(o.xvaOs !== undefined ? { osDetected: o.xvaOs } : {}),
   };
 }
 
@@ -137,22 +138,20 @@ function knownKeys(o: Pick<ArtifactOutputs, "key" | "manifestKey" | "previous" |
 }
 
 /**
- * What an update keeps and what it hands to the index for deletion after publishing: retention over the earlier
- * artifacts (and the old current one, when a new export replaced it), plus what is already gone or altered.
+ * The history after an update: every earlier artifact stays (publication decides what is kept), the old current
+ * one joins it after a new export, and what is no longer whole (gone or altered) goes to the index for deletion.
  */
-export function retentionAfter(
+export function historyAfter(
   olds: ArtifactOutputs,
   currentKey: string,
-  retention: number,
   exported: boolean,
-): { kept: RetainedArtifact[]; pruned: RetainedArtifact[] } {
-  const earlier = (olds.previous ?? []).filter((a) => a.missing !== true);
+): { previous: RetainedArtifact[]; leftovers: RetainedArtifact[] } {
+  const earlier = (olds.previous ?? []).filter((a) => a.missing !== true && a.key !== currentKey);
   const gone = (olds.previous ?? []).filter((a) => a.missing === true);
-  // The old current artifact competes for retention after a new export, unless it went missing or was altered.
-  const candidates = exported && olds.missing !== true ? [retained(olds), ...earlier] : earlier;
-  const plan = planRetention(currentKey, candidates, retention);
-  const replaced = exported && olds.missing === true && olds.key !== currentKey ? [retained(olds)] : [];
-  return { kept: [...plan.kept], pruned: [...plan.pruned, ...replaced, ...gone, ...(olds.pruned ?? [])] };
+  const oldCurrent = exported && olds.key !== currentKey ? [retained(olds)] : [];
+  const previous = olds.missing === true ? earlier : [...oldCurrent, ...earlier];
+  const replaced = olds.missing === true ? oldCurrent : [];
+  return { previous, leftovers: [...replaced, ...gone, ...(olds.pruned ?? [])] };
 }
 
 /** What one export produced, before it becomes the resource's outputs. */
@@ -172,7 +171,7 @@ export class ArtifactProvider
   protected readonly component = PREFIX;
 
   async diff(_id: string, olds: ArtifactOutputs, news: ArtifactInputs): Promise<pulumi.dynamic.DiffResult> {
-    // A new build or a missing object is an update that exports again and keeps earlier artifacts (retention);
+    // A new build or a missing object is an update that exports again and keeps earlier artifacts (history);
     // only another store replaces the resource (its artifacts cannot move with it).
     const replaces = storeChanged(olds.store, news.store) ? ["store"] : [];
     const changed =
@@ -202,10 +201,12 @@ export class ArtifactProvider
     const exported = needsExport(olds, news);
     // Export first: if it fails, the current artifact and its history stay as they are.
     const fresh = exported ? await this.export(news, [], []) : { ...olds, ...news };
-    const plan = retentionAfter(olds, fresh.key, news.retention, exported);
-    const pruned = await this.stillStored(news.store, plan.pruned);
+    const h = historyAfter(olds, fresh.key, exported);
+    // Earlier artifacts the index pruned are gone from the store: they leave the history here.
+    const previous = await this.stillStored(news.store, h.previous, "xva");
+    const pruned = await this.stillStored(news.store, h.leftovers, "any");
     // `missing` is a refresh's finding about the old object: the new outputs describe what is stored now.
-    const outs = defined<ArtifactOutputs>({ ...fresh, missing: undefined, previous: plan.kept, pruned });
+    const outs = defined<ArtifactOutputs>({ ...fresh, missing: undefined, previous, pruned });
     await this.sweep(outs);
     return { outs };
   }
@@ -351,18 +352,21 @@ export class ArtifactProvider
     );
   }
 
-  /** The artifacts of `list` that still have their XVA or manifest in the store (the rest need no deleting). */
+  /** The artifacts of `list` whose XVA (or, with "any", XVA or manifest) is still in the store, in order. */
   private async stillStored(
     store: ArtifactStore,
     list: readonly RetainedArtifact[],
+    what: "xva" | "any",
   ): Promise<RetainedArtifact[]> {
     if (list.length === 0) return [];
     return this.withS3(store, async (s3) => {
       const out: RetainedArtifact[] = [];
       for (const a of list) {
         if (out.some((o) => o.key === a.key)) continue;
-        if ((await this.exists(s3, store, a.key)) || (await this.exists(s3, store, a.manifestKey)))
-          out.push(a);
+        const present =
+          (await this.exists(s3, store, a.key)) ||
+          (what === "any" && (await this.exists(s3, store, a.manifestKey)));
+        if (present) out.push(a);
       }
       return out;
     });
@@ -388,7 +392,7 @@ export class ArtifactProvider
       );
   }
 
-  /** Deletes artifacts for good (every version of the manifest, then of the XVA); missing ones are fine. */
+  /** Deletes artifacts for good (every version of every file of each); missing ones are fine. */
   private async remove(
     store: ArtifactStore,
     artifacts: readonly RetainedArtifact[],
@@ -397,11 +401,9 @@ export class ArtifactProvider
     if (artifacts.length === 0) return;
     await this.withS3(store, async (s3) => {
       for (const a of artifacts) {
-        for (const key of [a.manifestKey, a.key]) {
-          await deleteAllVersions(s3, store.bucket, key).catch((e: unknown) => {
-            throw s3Failure(e, `${PREFIX}: deleting s3://${store.bucket}/${key} (${why})`);
-          });
-        }
+        await removeArtifactFiles(s3, store.bucket, a).catch((e: unknown) => {
+          throw s3Failure(e, `${PREFIX}: deleting s3://${store.bucket}/${a.key} (${why})`);
+        });
         console.log(`${PREFIX}: deleted s3://${store.bucket}/${a.key} and its manifest (${why})`);
       }
     });

@@ -1,4 +1,4 @@
-import type { StoredArtifact } from "./artifact-retention";
+import type { StoredArtifact } from "./stored-artifact";
 
 /**
  * The catalogue index as stored at `<prefix>/index.json` (providers/layout.ts): what consumers read to choose a
@@ -8,6 +8,10 @@ import type { StoredArtifact } from "./artifact-retention";
 /** One check of a boot acceptance test, as recorded. */
 export interface AcceptanceCheckResult {
   readonly name: string;
+  /** The command run in the guest (or the SSH attempt made from the runner). */
+  readonly command?: string;
+  /** `not-applicable` checks (a guest agent the local build has none of) do not fail the run. */
+  readonly status?: "pass" | "fail" | "not-applicable";
   readonly passed: boolean;
   /** What was expected, in words ("running"). */
   readonly expected: string;
@@ -24,8 +28,8 @@ export interface AcceptanceSummary {
   readonly bootToSshSeconds: number;
   readonly totalSeconds: number;
   readonly checks: readonly AcceptanceCheckResult[];
-  /** Key of the serial console log kept in the store beside the XVA. */
-  readonly consoleLogKey?: string;
+  /** Keys of the clones' serial console logs, kept in the store beside the XVA. */
+  readonly consoleLogKeys?: readonly string[];
 }
 
 /** The software bill of materials stored beside an artifact. */

@@ -7,79 +7,39 @@ import { ProviderBase } from "./dynamic/provider-base";
 import { storeChanged, type ArtifactStore } from "./store";
 import { s3Failure } from "./dynamic/s3-failure";
 import { isNotFound } from "../lib/s3/errors";
-import type { StoredArtifact } from "./artifact-retention";
-import { STACK_METADATA } from "./artifact-sweep";
+import type { StoredArtifact } from "./stored-artifact";
+import { buildCatalogue, deletable, revocationDates, type TemplatePublication } from "./catalogue-build";
+import { STACK_METADATA, removeArtifactFiles } from "./artifact-sweep";
 import { indexKey } from "./layout";
-
-/** One complete artifact, as listed in index.json. */
-export interface IndexEntry extends StoredArtifact {
-  readonly template: string;
-  readonly os: string;
-  readonly version: string;
-}
-
-/** The document stored at `<prefix>/index.json` (providers/layout.ts). */
-export interface CatalogueDocument {
-  readonly schema: "xcpng-templates/index@1";
-  readonly updatedAt: string;
-  readonly artifacts: readonly IndexEntry[];
-  /** Per template, the key of its newest artifact. */
-  readonly latest: Readonly<
-    Record<string, { readonly key: string; readonly manifestKey: string; readonly sha256: string }>
-  >;
-}
-
-/** Builds the document: entries sorted by template then time, `latest` = newest entry per template. */
-export function buildCatalogue(entries: readonly IndexEntry[], now = new Date()): CatalogueDocument {
-  const artifacts = [...entries].sort((a, b) =>
-    a.template === b.template
-      ? a.exportedAt.localeCompare(b.exportedAt)
-      : a.template.localeCompare(b.template),
-  );
-  const latest: Record<string, { key: string; manifestKey: string; sha256: string }> = {};
-  for (const e of artifacts)
-    latest[e.template] = { key: e.key, manifestKey: e.manifestKey, sha256: e.sha256 };
-  return { schema: "xcpng-templates/index@1", updatedAt: now.toISOString(), artifacts, latest };
-}
 
 export interface CatalogueIndexArgs {
   readonly store: pulumi.Input<ArtifactStore>;
-  /** Complete artifacts only: pass Artifact outputs, so the index is written after every upload finished. */
-  readonly entries: pulumi.Input<{ readonly [K in keyof IndexEntry]: pulumi.Input<IndexEntry[K]> }[]>;
   /**
-   * Artifacts no longer kept (the artifacts' `pruned` outputs): deleted for good once the index that no longer
-   * lists them is published, never before; an artifact the index still lists is never deleted.
+   * Each template's publication (components/publication-plan.ts), from complete artifacts only: the index is
+   * written after every upload (and acceptance) finished.
+   */
+  readonly templates: pulumi.Input<pulumi.Input<TemplatePublication>[]>;
+  /**
+   * Artifacts no longer kept: deleted for good once the index that no longer lists them is published, never
+   * before; an artifact the index still lists is never deleted.
    */
   readonly prune: pulumi.Input<pulumi.Input<StoredArtifact>[]>;
 }
 
 export interface CatalogueIndexInputs {
   readonly store: ArtifactStore;
-  readonly entries: IndexEntry[];
+  readonly templates: TemplatePublication[];
   readonly prune: StoredArtifact[];
 }
 
 export interface CatalogueIndexOutputs extends CatalogueIndexInputs {
   readonly key: string;
   readonly etag: string;
+  /** When each revocation was first published (build id → time), kept across updates. */
+  readonly revokedAt: Record<string, string>;
 }
 
 const PREFIX = "catalogue-index";
-
-/** What may be deleted after publishing: the pruned artifacts the index does not list (pure: the decision). */
-export function deletable(
-  prune: readonly StoredArtifact[],
-  listed: readonly StoredArtifact[],
-): StoredArtifact[] {
-  const skip = new Set(listed.map((e) => e.key));
-  const out: StoredArtifact[] = [];
-  for (const a of prune) {
-    if (skip.has(a.key)) continue;
-    skip.add(a.key);
-    out.push(a);
-  }
-  return out;
-}
 
 /** The stack's index.json: every artifact with its manifest, and a `latest` pointer per template. */
 export class CatalogueIndexProvider
@@ -96,13 +56,13 @@ export class CatalogueIndexProvider
     return Promise.resolve(
       diffResult(olds, news, {
         replaces: storeChanged(olds.store, news.store) ? ["store"] : [],
-        updates: changedKeys(olds, news, ["entries", "store", "prune"], "change"),
+        updates: changedKeys(olds, news, ["templates", "store", "prune"], "change"),
       }),
     );
   }
 
   async create(inputs: CatalogueIndexInputs): Promise<pulumi.dynamic.CreateResult<CatalogueIndexOutputs>> {
-    const outs = await this.publish(inputs);
+    const outs = await this.publish(inputs, {});
     return { id: `${inputs.store.bucket}/${outs.key}`, outs };
   }
 
@@ -111,7 +71,7 @@ export class CatalogueIndexProvider
     olds: CatalogueIndexOutputs,
     news: CatalogueIndexInputs,
   ): Promise<pulumi.dynamic.UpdateResult<CatalogueIndexOutputs>> {
-    const outs = await this.publish(news);
+    const outs = await this.publish(news, olds.revokedAt ?? {});
     // The index moved (another prefix): the old one would list artifacts nobody keeps any more.
     if (olds.key !== outs.key) await this.removeIndex(olds.store, olds.key);
     return { outs };
@@ -141,10 +101,16 @@ export class CatalogueIndexProvider
   }
 
   /** Writes the index, then deletes what it no longer lists: a reader never finds a listed key gone. */
-  private async publish(inputs: CatalogueIndexInputs): Promise<CatalogueIndexOutputs> {
+  private async publish(
+    inputs: CatalogueIndexInputs,
+    earlierRevocations: Readonly<Record<string, string>>,
+  ): Promise<CatalogueIndexOutputs> {
     const key = indexKey(inputs.store.prefix);
     const where = `s3://${inputs.store.bucket}/${key}`;
-    const doc = buildCatalogue(inputs.entries);
+    const now = new Date();
+    const revokedAt = revocationDates(inputs.templates, earlierRevocations, now);
+    const templates = await this.present(inputs.store, inputs.templates);
+    const doc = buildCatalogue(templates, { stack: inputs.store.stack, revokedAt, now });
     const put = await this.withS3(inputs.store, (s3) =>
       s3.send(
         new PutObjectCommand({
@@ -163,23 +129,50 @@ export class CatalogueIndexProvider
       );
     });
     console.log(`${PREFIX}: wrote ${where} (${doc.artifacts.length} artifact(s))`);
-    await this.prune(inputs.store, deletable(inputs.prune ?? [], inputs.entries));
-    return { ...inputs, key, etag: put.ETag ?? "" };
+    await this.prune(inputs.store, deletable(inputs.prune ?? [], doc.artifacts));
+    return { ...inputs, key, etag: put.ETag ?? "", revokedAt };
+  }
+
+  /**
+   * The publications with every build whose XVA is gone from the store left out (deleted out of band since the
+   * last refresh): the index never lists a key that is not there.
+   */
+  private async present(
+    store: ArtifactStore,
+    templates: readonly TemplatePublication[],
+  ): Promise<TemplatePublication[]> {
+    return this.withS3(store, async (s3) => {
+      const out: TemplatePublication[] = [];
+      for (const t of templates) {
+        const builds = [];
+        for (const b of t.builds) {
+          const there = await s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: b.key })).then(
+            () => true,
+            (e: unknown) => {
+              if (isNotFound(e)) return false;
+              throw s3Failure(e, `${PREFIX}: reading s3://${store.bucket}/${b.key}`);
+            },
+          );
+          if (there) builds.push(b);
+          else console.log(`${PREFIX}: s3://${store.bucket}/${b.key} is gone: not listed`);
+        }
+        out.push({ ...t, builds });
+      }
+      return out;
+    });
   }
 
   private async prune(store: ArtifactStore, artifacts: readonly StoredArtifact[]): Promise<void> {
     if (artifacts.length === 0) return;
     await this.withS3(store, async (s3) => {
       for (const a of artifacts) {
-        for (const key of [a.manifestKey, a.key]) {
-          await deleteAllVersions(s3, store.bucket, key).catch((e: unknown) => {
-            throw s3Failure(
-              e,
-              `${PREFIX}: deleting s3://${store.bucket}/${key} (no longer listed)`,
-              "The index is published; run 'pulumi up' again to finish pruning.",
-            );
-          });
-        }
+        await removeArtifactFiles(s3, store.bucket, a).catch((e: unknown) => {
+          throw s3Failure(
+            e,
+            `${PREFIX}: deleting s3://${store.bucket}/${a.key} (no longer listed)`,
+            "The index is published; run 'pulumi up' again to finish pruning.",
+          );
+        });
         console.log(`${PREFIX}: deleted s3://${store.bucket}/${a.key} and its manifest (no longer listed)`);
       }
     });
@@ -203,7 +196,7 @@ export class CatalogueIndex extends pulumi.dynamic.Resource {
         "CatalogueIndexProvider",
       ),
       name,
-      { key: undefined, etag: undefined, ...args },
+      { key: undefined, etag: undefined, revokedAt: undefined, ...args },
       opts,
       "xcpng",
       "CatalogueIndex",

@@ -19,32 +19,22 @@ export class MissingSecretError extends XcpngError {
 }
 
 /**
- * The resource was created but is not usable (Pulumi's "initialization failure"): the engine records `id` (so
- * `destroy` can remove it) and fails the update with `reasons`. The dynamic-provider host reads exactly these
- * fields (`id`, `properties`, `reasons`) from a thrown error (@pulumi/pulumi cmd/dynamic-provider,
- * grpcResponseFromError).
+ * The template the build left on the pool is not what the catalogue declares. With `init`, a partial failure (the
+ * engine records the resource); without, the engine keeps the previous state.
  */
-export abstract class ResourceInitError extends XcpngError {
-  readonly id: string;
-  readonly properties: Readonly<Record<string, unknown>>;
+export class TemplateVerificationError extends XcpngError {
+  readonly id: string | undefined;
+  readonly properties: Readonly<Record<string, unknown>> | undefined;
   readonly reasons: readonly string[];
   constructor(
-    code: string,
     message: string,
-    init: { id: string; properties: object; reasons: readonly string[] },
-    options?: ErrorOptions,
+    init: { id: string; properties: object; reasons: readonly string[] } | undefined,
+    reasons: readonly string[],
   ) {
-    super(code, message, options);
-    this.id = init.id;
-    this.properties = { ...init.properties };
-    this.reasons = [...init.reasons];
-  }
-}
-
-/** The template the build left on the pool is not what the catalogue declares. */
-export class TemplateVerificationError extends ResourceInitError {
-  constructor(message: string, init: { id: string; properties: object; reasons: readonly string[] }) {
-    super("TEMPLATE_VERIFICATION_FAILED", message, init);
+    super("TEMPLATE_VERIFICATION_FAILED", message);
+    this.id = init?.id;
+    this.properties = init ? { ...init.properties } : undefined;
+    this.reasons = [...reasons];
   }
 }
 

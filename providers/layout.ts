@@ -5,6 +5,8 @@
  *   <prefix>/index.json                                            the catalogue index of the stack
  *   <prefix>/<os>/<version>/<timestamp>/<template>.xva             an artifact (timestamp: UTC, sortable)
  *   <prefix>/<os>/<version>/<timestamp>/<template>.manifest.json   its manifest
+ *   <prefix>/<os>/<version>/<timestamp>/<template>.sbom.cdx.json   its software bill of materials
+ *   <prefix>/<os>/<version>/<timestamp>/<template>.console-<c>.log its acceptance boot's serial console (clone c)
  *
  * An empty prefix puts them at the bucket root (a bucket per stack).
  */
@@ -51,18 +53,38 @@ export function indexKey(prefix: string): string {
   return under(prefix, "index.json");
 }
 
+/** The files of one artifact, beside its XVA. */
+export type ArtifactFileKind = "xva" | "manifest" | "sbom" | "console";
+
+const FILE_KINDS: ReadonlyArray<[RegExp, ArtifactFileKind]> = [
+  [/^xva$/, "xva"],
+  [/^manifest\.json$/, "manifest"],
+  [/^sbom\.cdx\.json$/, "sbom"],
+  [/^console-[a-z]\.log$/, "console"],
+];
+
+/** Every file of an artifact starts with its stem: `<dir>/<template>.` (the XVA's key without `xva`). */
+export function artifactStem(xvaKey: string): string {
+  return xvaKey.replace(/xva$/, "");
+}
+
+/** The key of an artifact's file of another kind, beside its XVA. */
+export function siblingKey(xvaKey: string, kind: "sbom" | { console: string }): string {
+  return artifactStem(xvaKey) + (kind === "sbom" ? "sbom.cdx.json" : `console-${kind.console}.log`);
+}
+
 /** What a listed key is, when it is one of `template`'s artifact files under `versionPrefix`; else undefined. */
 export function artifactFileOf(
   listingPrefix: string,
   template: string,
   key: string,
-): { readonly timestamp: string; readonly kind: "xva" | "manifest" } | undefined {
+): { readonly timestamp: string; readonly kind: ArtifactFileKind } | undefined {
   if (!key.startsWith(listingPrefix)) return undefined;
   const m = /^(\d{8}T\d{6}Z)\/(.+)$/.exec(key.slice(listingPrefix.length));
-  if (!m?.[1] || m[2] === undefined) return undefined;
-  if (m[2] === `${template}.xva`) return { timestamp: m[1], kind: "xva" };
-  if (m[2] === `${template}.manifest.json`) return { timestamp: m[1], kind: "manifest" };
-  return undefined;
+  if (!m?.[1] || m[2] === undefined || !m[2].startsWith(`${template}.`)) return undefined;
+  const rest = m[2].slice(template.length + 1);
+  const kind = FILE_KINDS.find(([re]) => re.test(rest))?.[1];
+  return kind === undefined ? undefined : { timestamp: m[1], kind };
 }
 
 /** The default prefix: the stack's name, which Pulumi restricts to letters, digits, '-', '_' and '.'. */

@@ -10,7 +10,7 @@ import { ProviderBase } from "./dynamic/provider-base";
 import { environmentSecrets, packerEnvironment } from "./packer-env";
 import { mask, runPackerBuild, type BuildResult } from "./packer-run";
 import type { PoolTarget } from "../lib/xapi/client";
-import { destroyTemplate, findByBuildId } from "../lib/xapi/templates";
+import { destroyTemplate, findByBuildId, templateTag } from "../lib/xapi/templates";
 
 /**
  * Runs the Packer build entry point (packer/build.sh) for one template.
@@ -148,11 +148,17 @@ export class PackerBuildProvider
   }
 
   async delete(_id: string, props: PackerBuildOutputs): Promise<void> {
-    // Normally the PoolTemplate resource destroys the template; this catches a build whose template was
-    // never adopted (verification never ran), so nothing is left on the pool.
+    // A verified template (tagged template:<name>) belongs to the PoolTemplate resource, which keeps it as a
+    // rollback target until publication prunes it. This removes a build's template that was never verified
+    // (verification failed or never ran), so nothing unowned is left on the pool.
     await this.withPool(props.pool, async (x) => {
       const facts = await findByBuildId(x, props.buildId);
-      if (facts) await destroyTemplate(x, facts);
+      if (facts && !facts.tags.includes(templateTag(props.templateName))) {
+        await destroyTemplate(x, facts);
+        console.log(
+          `${PREFIX}: removed ${facts.nameLabel} (${facts.uuid}), the unverified template of build ${props.buildId}`,
+        );
+      }
     });
   }
 

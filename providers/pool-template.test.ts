@@ -52,7 +52,13 @@ describe("pool template: verification verdicts", () => {
 });
 
 const pool: PoolTarget = { url: "https://pool.test", username: "root", insecureSkipVerify: false };
-const inputs: PoolTemplateInputs = { pool, buildId: "b1", declaredOs: "debian", declaredVersion: "12" };
+const inputs: PoolTemplateInputs = {
+  pool,
+  templateName: "debian-12",
+  buildId: "b1",
+  declaredOs: "debian",
+  declaredVersion: "12",
+};
 const outputs: PoolTemplateOutputs = {
   ...inputs,
   uuid: "u-1",
@@ -63,6 +69,7 @@ const outputs: PoolTemplateOutputs = {
   diskCount: 1,
   virtualSizeBytes: 4 * 2 ** 30,
   verifiedAt: "2026-01-01T00:00:00.000Z",
+  history: [],
 };
 
 describe("pool template: diff", () => {
@@ -74,7 +81,24 @@ describe("pool template: diff", () => {
     replaces: string[];
   }> = [
     { when: "nothing changed", news: inputs, changes: false, replaces: [] },
-    { when: "a new build id", news: { ...inputs, buildId: "b2" }, changes: true, replaces: ["buildId"] },
+    {
+      when: "a new build id: an update (the current template joins the history)",
+      news: { ...inputs, buildId: "b2" },
+      changes: true,
+      replaces: [],
+    },
+    {
+      when: "another pool: replace (templates cannot move)",
+      news: { ...inputs, pool: { ...pool, url: "https://other.test" } },
+      changes: true,
+      replaces: ["pool"],
+    },
+    {
+      when: "renamed entry: update (retag)",
+      news: { ...inputs, templateName: "deb12" },
+      changes: true,
+      replaces: [],
+    },
     {
       when: "the build id is unknown (preview of an updating build): update, up decides",
       news: { ...inputs, buildId: UNKNOWN },

@@ -6,20 +6,27 @@ import { ProviderBase } from "./dynamic/provider-base";
 import { RULES, ruleFailure } from "./config/rules";
 import { TemplateNotFoundError, TemplateVerificationError } from "./errors";
 import { osFromGuestMetrics, osMismatch } from "./os-detect";
-import { withXapi, type PoolTarget } from "../lib/xapi/client";
+import { withXapi, type PoolTarget, type XapiSession } from "../lib/xapi/client";
 import { PoolConnectionError } from "../lib/xapi/errors";
 import {
   buildIdTag,
   destroyTemplate,
   findByBuildId,
   findByUuid,
+  retag,
+  templateTag,
   type TemplateFacts,
 } from "../lib/xapi/templates";
 
 /** User-facing arguments. */
 export interface PoolTemplateArgs {
   readonly pool: pulumi.Input<PoolTarget>;
-  /** Build id the Packer build tagged the template with. A new build id replaces the resource. */
+  /** The catalogue entry: verified templates are tagged `template:<name>`. */
+  readonly templateName: pulumi.Input<string>;
+  /**
+   * Build id the Packer build tagged the template with. A new build id is an update: the new template is verified
+   * and becomes current; the earlier ones stay on the pool (`history`) until publication prunes them.
+   */
   readonly buildId: pulumi.Input<string>;
   readonly declaredOs: pulumi.Input<string>;
   readonly declaredVersion: pulumi.Input<string>;
@@ -27,9 +34,17 @@ export interface PoolTemplateArgs {
 
 export interface PoolTemplateInputs {
   readonly pool: PoolTarget;
+  readonly templateName: string;
   readonly buildId: string;
   readonly declaredOs: string;
   readonly declaredVersion: string;
+}
+
+/** An earlier verified template of this catalogue entry, still on the pool. */
+export interface PoolTemplateRecord {
+  readonly buildId: string;
+  readonly uuid: string;
+  readonly nameLabel: string;
 }
 
 export interface PoolTemplateOutputs extends PoolTemplateInputs {
@@ -42,6 +57,8 @@ export interface PoolTemplateOutputs extends PoolTemplateInputs {
   /** Sum of the disks' virtual sizes, which bounds the export's size. */
   readonly virtualSizeBytes: number;
   readonly verifiedAt: string;
+  /** Earlier templates of this entry still on the pool, newest first (rollback targets). */
+  readonly history: readonly PoolTemplateRecord[];
 }
 
 /** Verifies a template and returns what went wrong, one sentence per problem. */
@@ -57,10 +74,10 @@ export function problemsOf(f: TemplateFacts, declared: { os: string; version: st
 
 const PREFIX = "pool-template";
 
-/** The template's identity: another build is another template. */
-const IDENTITY_KEYS = ["buildId"] as const;
-/** What it is verified against, and how the pool is reached. */
-const SETTING_KEYS = ["declaredOs", "declaredVersion", "pool"] as const;
+/** A new build: verify the new template and keep the current one in the history. */
+const BUILD_KEYS = ["buildId"] as const;
+/** What it is verified against, how the pool is reached, what it is tagged. */
+const SETTING_KEYS = ["declaredOs", "declaredVersion", "pool", "templateName"] as const;
 
 /** A template on the pool, found by its build-id tag, verified, and tracked until deleted. */
 export class PoolTemplateProvider
@@ -110,29 +127,44 @@ export class PoolTemplateProvider
   }
 
   diff(_id: string, olds: PoolTemplateOutputs, news: PoolTemplateInputs): Promise<pulumi.dynamic.DiffResult> {
-    // An unknown build id (preview, while the build resource itself updates in place) is not a new build:
-    // it shows as an update, and `up` diffs again with the real value and replaces only if it changed.
+    // A pool change replaces: its templates cannot move with the resource. A new build (or one still unknown in
+    // preview) is an update.
     return Promise.resolve(
       diffResult(olds, news, {
-        replaces: changedKeys(olds, news, IDENTITY_KEYS),
-        updates: changedKeys(olds, news, SETTING_KEYS).length > 0 || isUnknown(news.buildId),
+        replaces: olds.pool.url !== news.pool.url && !isUnknown(news.pool) ? ["pool"] : [],
+        updates: changedKeys(olds, news, [...BUILD_KEYS, ...SETTING_KEYS], "change").length > 0,
       }),
     );
   }
 
   async create(inputs: PoolTemplateInputs): Promise<pulumi.dynamic.CreateResult<PoolTemplateOutputs>> {
-    const facts = await this.withPool(inputs.pool, (x) => findByBuildId(x, inputs.buildId));
-    if (!facts) {
-      throw new TemplateNotFoundError(
-        `${PREFIX}: no VM on ${inputs.pool.url} carries the tag ${buildIdTag(inputs.buildId)}: the Packer build ` +
-          `did not leave a template. Check the build log above, then run 'pulumi up' again.`,
-      );
-    }
-    const outs = this.verified(inputs, facts);
-    console.log(
-      `${PREFIX}: ${facts.nameLabel} (${facts.uuid}) verified: ${outs.osName}, ${outs.diskCount} disk(s)`,
-    );
-    return { id: facts.uuid, outs };
+    const outs = await this.withPool(inputs.pool, (x) => this.adopt(x, inputs, [], "create"));
+    return { id: outs.uuid, outs };
+  }
+
+  async update(
+    _id: string,
+    olds: PoolTemplateOutputs,
+    news: PoolTemplateInputs,
+  ): Promise<pulumi.dynamic.UpdateResult<PoolTemplateOutputs>> {
+    const oldHistory = olds.history ?? [];
+    return this.withPool(news.pool, async (x) => {
+      if (olds.buildId === news.buildId) {
+        // The same template: re-verified if what it is checked against changed, retagged if renamed.
+        const facts = await this.current(x, news, olds.uuid);
+        const outs = this.verified(news, facts, "update");
+        await retag(x, facts, { add: [templateTag(news.templateName)], remove: this.oldNameTag(olds, news) });
+        return { outs: { ...outs, history: await this.present(x, oldHistory) } };
+      }
+      // A new build: the current template joins the history (a rollback target) once the new one is verified.
+      const before: PoolTemplateRecord = {
+        buildId: olds.buildId,
+        uuid: olds.uuid,
+        nameLabel: olds.nameLabel,
+      };
+      const outs = await this.adopt(x, news, await this.present(x, [before, ...oldHistory]), "update");
+      return { outs };
+    });
   }
 
   async read(
@@ -140,70 +172,93 @@ export class PoolTemplateProvider
     props?: PoolTemplateOutputs,
   ): Promise<pulumi.dynamic.ReadResult<PoolTemplateOutputs>> {
     if (!props) return {};
-    const facts = await this.withPool(props.pool, (x) => findByUuid(x, id));
-    if (!facts || !facts.tags.includes(buildIdTag(props.buildId))) {
-      console.log(`${PREFIX}: template ${id} (build ${props.buildId}) is gone from ${props.pool.url}`);
-      return {};
-    }
-    const os = osFromGuestMetrics(facts.osVersion);
-    const outs: PoolTemplateOutputs = {
-      ...props,
-      nameLabel: facts.nameLabel,
-      diskCount: facts.disks.length,
-      virtualSizeBytes: facts.disks.reduce((a, d) => a + d.virtualSize, 0),
-      osDistro: os?.distro ?? "unknown",
-      osVersion: os?.version ?? "unknown",
-      osName: os?.name ?? "unknown",
-    };
-    const inputs: PoolTemplateInputs = {
-      pool: props.pool,
-      buildId: props.buildId,
-      declaredOs: props.declaredOs,
-      declaredVersion: props.declaredVersion,
-    };
-    return { id, props: outs, inputs: inputs as PoolTemplateOutputs };
-  }
-
-  async update(
-    id: string,
-    olds: PoolTemplateOutputs,
-    news: PoolTemplateInputs,
-  ): Promise<pulumi.dynamic.UpdateResult<PoolTemplateOutputs>> {
-    if (olds.declaredOs === news.declaredOs && olds.declaredVersion === news.declaredVersion) {
-      // Only the provider code or the pool's connection settings changed: keep the facts.
-      return { outs: { ...olds, ...news } };
-    }
-    const facts = await this.withPool(news.pool, (x) => findByUuid(x, id));
-    if (!facts)
-      throw new TemplateNotFoundError(
-        `${PREFIX}: template ${id} is gone from ${news.pool.url}; run 'pulumi refresh' then 'pulumi up' to rebuild it`,
-      );
-    return { outs: this.verified(news, facts) };
-  }
-
-  async delete(id: string, props: PoolTemplateOutputs): Promise<void> {
-    await this.withPool(props.pool, async (x) => {
-      const facts = await findByUuid(x, id);
-      if (!facts) return;
-      await destroyTemplate(x, facts);
-      console.log(`${PREFIX}: destroyed ${facts.nameLabel} (${id}) and ${facts.disks.length} disk(s)`);
+    const uuid = props.uuid ?? id;
+    return this.withPool(props.pool, async (x) => {
+      const facts = await findByUuid(x, uuid);
+      if (!facts || !facts.tags.includes(buildIdTag(props.buildId))) {
+        console.log(`${PREFIX}: template ${uuid} (build ${props.buildId}) is gone from ${props.pool.url}`);
+        return {};
+      }
+      const outs: PoolTemplateOutputs = {
+        ...props,
+        ...this.factsOf(facts),
+        history: await this.present(x, props.history ?? []),
+      };
+      const inputs: PoolTemplateInputs = {
+        pool: props.pool,
+        templateName: props.templateName,
+        buildId: props.buildId,
+        declaredOs: props.declaredOs,
+        declaredVersion: props.declaredVersion,
+      };
+      return { id, props: outs, inputs: inputs as PoolTemplateOutputs };
     });
   }
 
-  private verified(inputs: PoolTemplateInputs, facts: TemplateFacts): PoolTemplateOutputs {
-    const problems = problemsOf(facts, { os: inputs.declaredOs, version: inputs.declaredVersion });
-    if (problems.length > 0) {
-      // Partial failure: the engine records the template (so destroy can remove it) and fails the update.
-      throw new TemplateVerificationError(
-        `${PREFIX}: ${facts.nameLabel} (${facts.uuid}, build ${inputs.buildId}) failed verification: ` +
-          `${problems.join("; ")}. Fix the image or the declared os/version in the stack's templates, then run ` +
-          `'pulumi up' again.`,
-        { id: facts.uuid, properties: inputs, reasons: problems },
+  async delete(_id: string, props: PoolTemplateOutputs): Promise<void> {
+    const all = [{ uuid: props.uuid }, ...(props.history ?? [])];
+    await this.withPool(props.pool, async (x) => {
+      for (const t of all) {
+        const facts = await findByUuid(x, t.uuid);
+        if (!facts) continue;
+        await destroyTemplate(x, facts);
+        console.log(
+          `${PREFIX}: destroyed ${facts.nameLabel} (${facts.uuid}) and ${facts.disks.length} disk(s)`,
+        );
+      }
+    });
+  }
+
+  /** Finds the build's template, verifies it and tags it as this entry's. */
+  private async adopt(
+    x: XapiSession,
+    inputs: PoolTemplateInputs,
+    history: readonly PoolTemplateRecord[],
+    op: "create" | "update",
+  ): Promise<PoolTemplateOutputs> {
+    const facts = await findByBuildId(x, inputs.buildId);
+    if (!facts) {
+      throw new TemplateNotFoundError(
+        `${PREFIX}: no VM on ${inputs.pool.url} carries the tag ${buildIdTag(inputs.buildId)}: the Packer build ` +
+          `did not leave a template. Check the build log above, then run 'pulumi up' again.`,
       );
     }
+    const outs = this.verified(inputs, facts, op);
+    await retag(x, facts, { add: [templateTag(inputs.templateName)] });
+    console.log(
+      `${PREFIX}: ${facts.nameLabel} (${facts.uuid}) verified: ${outs.osName}, ${outs.diskCount} disk(s)`,
+    );
+    return { ...outs, history: [...history] };
+  }
+
+  private async current(x: XapiSession, inputs: PoolTemplateInputs, uuid: string): Promise<TemplateFacts> {
+    const facts = await findByUuid(x, uuid);
+    if (facts) return facts;
+    throw new TemplateNotFoundError(
+      `${PREFIX}: template ${uuid} is gone from ${inputs.pool.url}; run 'pulumi refresh' then 'pulumi up' to rebuild it`,
+    );
+  }
+
+  /** The records whose template is still on the pool, in order. */
+  private async present(
+    x: XapiSession,
+    records: readonly PoolTemplateRecord[],
+  ): Promise<PoolTemplateRecord[]> {
+    const out: PoolTemplateRecord[] = [];
+    for (const r of records)
+      if (!out.some((o) => o.uuid === r.uuid) && (await findByUuid(x, r.uuid))) out.push(r);
+    return out;
+  }
+
+  private oldNameTag(olds: PoolTemplateOutputs, news: PoolTemplateInputs): string[] {
+    return olds.templateName !== undefined && olds.templateName !== news.templateName
+      ? [templateTag(olds.templateName)]
+      : [];
+  }
+
+  private factsOf(facts: TemplateFacts) {
     const os = osFromGuestMetrics(facts.osVersion);
-    return defined<PoolTemplateOutputs>({
-      ...inputs,
+    return {
       uuid: facts.uuid,
       nameLabel: facts.nameLabel,
       osDistro: os?.distro ?? "unknown",
@@ -211,7 +266,35 @@ export class PoolTemplateProvider
       osName: os?.name ?? "unknown",
       diskCount: facts.disks.length,
       virtualSizeBytes: facts.disks.reduce((a, d) => a + d.virtualSize, 0),
+    };
+  }
+
+  private verified(
+    inputs: PoolTemplateInputs,
+    facts: TemplateFacts,
+    op: "create" | "update",
+  ): PoolTemplateOutputs {
+    const problems = problemsOf(facts, { os: inputs.declaredOs, version: inputs.declaredVersion });
+    if (problems.length > 0) {
+      const message =
+        `${PREFIX}: ${facts.nameLabel} (${facts.uuid}, build ${inputs.buildId}) failed verification: ` +
+        `${problems.join("; ")}. Fix the image or the declared os/version in the stack's templates, then run ` +
+        `'pulumi up' again.`;
+      // On create, a partial failure: the engine records the template (so destroy can remove it). On update the
+      // engine keeps the previous state, and the unverified template belongs to its build (PackerBuild removes it).
+      throw new TemplateVerificationError(
+        message,
+        op === "create"
+          ? { id: facts.uuid, properties: { ...inputs, history: [] }, reasons: problems }
+          : undefined,
+        problems,
+      );
+    }
+    return defined<PoolTemplateOutputs>({
+      ...inputs,
+      ...this.factsOf(facts),
       verifiedAt: new Date().toISOString(),
+      history: [],
     });
   }
 }
@@ -223,6 +306,7 @@ export class PoolTemplate extends pulumi.dynamic.Resource {
   declare readonly osVersion: pulumi.Output<string>;
   declare readonly osName: pulumi.Output<string>;
   declare readonly virtualSizeBytes: pulumi.Output<number>;
+  declare readonly history: pulumi.Output<PoolTemplateRecord[]>;
 
   constructor(name: string, args: PoolTemplateArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -240,6 +324,7 @@ export class PoolTemplate extends pulumi.dynamic.Resource {
         diskCount: undefined,
         virtualSizeBytes: undefined,
         verifiedAt: undefined,
+        history: undefined,
         ...args,
       },
       opts,

@@ -15,7 +15,7 @@ import {
 import * as yaml from "js-yaml";
 import { startDevpool, type Devpool } from "../devpool";
 import { startVersityGw, type VersityGw } from "../devpool/versitygw";
-import type { CatalogueDocument as Catalogue } from "../providers/catalogue-index";
+import type { CatalogueDocument as Catalogue } from "../providers/catalogue-document";
 import { startS3FaultProxy, type S3FaultProxy } from "./support/s3-fault-proxy";
 import { run, type RunResult } from "./support/tools";
 

@@ -126,3 +126,24 @@ export async function destroyTemplate(x: XapiSession, facts: TemplateFacts): Pro
     }
   }
 }
+
+/** The tag that marks a template verified and owned by a catalogue entry (the build pool's and every fleet pool's). */
+export function templateTag(name: string): string {
+  return `template:${name}`;
+}
+
+/** The tag that marks the template a channel points to (`channel:stable`): consumers select by it. */
+export function channelTag(channel: string): string {
+  return `channel:${channel}`;
+}
+
+/** Adds tags a VM lacks and removes the given ones it has (VM.add_tags / VM.remove_tags: idempotent per tag). */
+export async function retag(
+  x: XapiSession,
+  facts: Pick<TemplateFacts, "ref" | "tags">,
+  change: { add?: readonly string[]; remove?: readonly string[] },
+): Promise<void> {
+  for (const t of change.remove ?? [])
+    if (facts.tags.includes(t)) await x.write("VM.remove_tags", facts.ref, t);
+  for (const t of change.add ?? []) if (!facts.tags.includes(t)) await x.write("VM.add_tags", facts.ref, t);
+}

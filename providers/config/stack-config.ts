@@ -64,6 +64,19 @@ export interface TemplateConfig {
   readonly retention: number;
   /** Minutes the build may take before it is stopped and the update fails. @default 120 */
   readonly buildTimeoutMinutes: number;
+  readonly acceptance: AcceptanceConfig;
+  /** Channel pins: `stable` pinned to an earlier accepted build is a rollback. */
+  readonly channels: { readonly stable?: string };
+  /** Builds taken out of every channel, with why (the index and the pool say it). */
+  readonly revoked: readonly { readonly buildId: string; readonly reason: string }[];
+}
+
+/** The boot acceptance test of a template (providers/acceptance.ts). */
+export interface AcceptanceConfig {
+  /** Boot and check every new build before it can be `stable`. @default true */
+  readonly enabled: boolean;
+  /** The image carries an XCP-ng guest agent to check for. @default true (the local build path has none) */
+  readonly guestAgent: boolean;
 }
 
 export interface StackConfig {
@@ -197,6 +210,9 @@ function parseTemplate(
     max: 24 * 60,
     dflt: 120,
   });
+  const acceptance = parseAcceptance(r, t.acceptance, `${at}.acceptance`);
+  const channels = parseChannels(r, t.channels, `${at}.channels`);
+  const revoked = parseRevoked(r, t.revoked, `${at}.revoked`);
   if (!name || !packerTemplate || !os || !version) return undefined;
   return {
     name,
@@ -206,8 +222,61 @@ function parseTemplate(
     tags,
     retention,
     buildTimeoutMinutes,
+    acceptance,
+    channels,
+    revoked,
     ...(varFile !== undefined ? { varFile } : {}),
   };
+}
+
+function parseAcceptance(r: FieldReader, v: unknown, prop: string): AcceptanceConfig {
+  if (v === undefined) return { enabled: true, guestAgent: true };
+  if (!isObject(v)) {
+    r.fail(
+      prop,
+      `expected an object such as { enabled: true, guestAgent: false }, but ${JSON.stringify(v)} was provided`,
+    );
+    return { enabled: true, guestAgent: true };
+  }
+  return {
+    enabled: r.bool(v, "enabled", `${prop}.enabled`, true),
+    guestAgent: r.bool(v, "guestAgent", `${prop}.guestAgent`, true),
+  };
+}
+
+function parseChannels(r: FieldReader, v: unknown, prop: string): { stable?: string } {
+  if (v === undefined) return {};
+  if (!isObject(v)) {
+    r.fail(
+      prop,
+      `expected an object such as { stable: "<build id>" }, but ${JSON.stringify(v)} was provided`,
+    );
+    return {};
+  }
+  const unknown = Object.keys(v).filter((k) => k !== "stable");
+  if (unknown.length > 0) r.fail(prop, `only "stable" can be pinned, but ${unknown.join(", ")} was provided`);
+  const stable = r.ruled(v, "stable", `${prop}.stable`, RULES.buildId, false);
+  return stable !== undefined ? { stable } : {};
+}
+
+function parseRevoked(r: FieldReader, v: unknown, prop: string): { buildId: string; reason: string }[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    r.fail(prop, `expected a list of { buildId, reason }, but ${JSON.stringify(v)} was provided`);
+    return [];
+  }
+  const out: { buildId: string; reason: string }[] = [];
+  v.forEach((e: unknown, i: number) => {
+    const at = `${prop}[${i}]`;
+    if (!isObject(e)) {
+      r.fail(at, `expected { buildId, reason }, but ${JSON.stringify(e)} was provided`);
+      return;
+    }
+    const buildId = r.ruled(e, "buildId", `${at}.buildId`, RULES.buildId, true);
+    const reason = r.str(e, "reason", `${at}.reason`, true);
+    if (buildId !== undefined && reason !== undefined) out.push({ buildId, reason });
+  });
+  return out;
 }
 
 /**
