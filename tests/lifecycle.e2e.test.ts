@@ -1,25 +1,18 @@
 import { expect } from "chai";
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
-  ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   ListObjectsV2Command,
-  S3Client,
 } from "@aws-sdk/client-s3";
 import * as yaml from "js-yaml";
-import { startDevpool, type Devpool } from "../devpool";
-import { startVersityGw, type VersityGw } from "../devpool/versitygw";
 import type { CatalogueDocument as Catalogue } from "../providers/catalogue-document";
-import { startS3FaultProxy, type S3FaultProxy } from "./support/s3-fault-proxy";
-import { run, type RunResult } from "./support/tools";
+import { ROOT, startE2eStack, type E2eStack } from "./support/e2e-stack";
+import type { RunResult } from "./support/tools";
 
-const ROOT = path.resolve(__dirname, "..");
 const STACK = "e2e";
 
 interface BuiltRow {
@@ -35,160 +28,80 @@ interface BuiltRow {
 /**
  * The main job end to end, with the real Pulumi CLI, the real Packer (local build path: debootstrap, chroot,
  * XVA, import), devpool and versitygw, on a local file backend. Each step builds on the state of the previous.
+ * Boot acceptance is off here (tests/acceptance.e2e.test.ts boots): this file is about the build, the archive,
+ * retention, refresh, healing and clean failures.
  */
 describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail cleanly, upgrade, destroy", function () {
   this.timeout(30 * 60 * 1000);
-  const secrets = {
-    poolPassword: `pool-${randomBytes(12).toString("hex")}`,
-    s3AccessKeyId: `AK${randomBytes(8).toString("hex")}`,
-    s3SecretAccessKey: `sk-${randomBytes(16).toString("hex")}`,
-    passphrase: `pp-${randomBytes(12).toString("hex")}`,
-  };
-  let work: string;
-  let pool: Devpool;
-  let gw: VersityGw;
-  let s3Proxy: S3FaultProxy;
-  let s3: S3Client;
-  let env: NodeJS.ProcessEnv;
-  let configFile: string;
-  const bucket = "e2e-templates";
-  const output: string[] = [];
+  let st: E2eStack;
   const varFileA = path.join(ROOT, "tests/fixtures/e2e/a.pkrvars.hcl");
   const originalA = fs.readFileSync(varFileA, "utf8");
+  const bucket = "e2e-templates";
 
-  const pulumi = async (
+  // The shapes the steps below were written with: thin names over the stack harness.
+  const pulumi = (
     args: string[],
     opts: { input?: string; ok?: boolean; extraEnv?: NodeJS.ProcessEnv } = {},
-  ) => {
-    const r: RunResult = await run("pulumi", [...args, "--non-interactive"], {
-      cwd: ROOT,
-      env: { ...env, ...opts.extraEnv },
-      timeoutMs: 20 * 60 * 1000,
-      ...(opts.input !== undefined ? { input: opts.input } : {}),
-    });
-    output.push(r.stdout, r.stderr);
-    if (opts.ok !== false && r.code !== 0) {
-      throw new Error(
-        `pulumi ${args.join(" ")} exited ${r.code}\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`,
-      );
-    }
-    return r;
-  };
-  const withConfig = (args: string[]) => [...args, "--config-file", configFile];
+  ) => st.pulumi(args, { config: false, ...opts });
+  const withConfig = (args: string[]) => [...args, "--config-file", st.configFile];
   const built = async (): Promise<Record<string, BuiltRow>> => {
-    const before = output.length;
-    const { stdout } = await pulumi(["stack", "output", "built", "--json"]).catch((e: Error) => {
+    const before = st.output.length;
+    const rows = await st.stackOutput<BuiltRow[]>("built").catch((e: Error) => {
       // No `built` output after an up that exited 0: show that up's output, or the failure is a riddle.
       throw new Error(
-        `${e.message}\nthe previous command's output:\n${output
+        `${e.message}\nthe previous command's output:\n${st.output
           .slice(Math.max(0, before - 2), before)
           .join("\n")
           .slice(-8000)}`,
       );
     });
-    return Object.fromEntries((JSON.parse(stdout) as BuiltRow[]).map((r) => [r.name, r]));
+    return Object.fromEntries(rows.map((r) => [r.name, r]));
   };
-  const templatesOnPool = () =>
-    pool.engine.store
-      .rows("VM")
-      .filter((r) => (r.rec.tags as string[]).some((t) => t.startsWith("build-id:")))
-      .map((r) => ({ uuid: String(r.rec.uuid), tags: r.rec.tags as string[] }));
-  const keys = async () => {
-    const l = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
-    return (l.Contents ?? []).map((o) => o.Key ?? "").sort();
-  };
-  /** index.json as stored (compared byte for byte: "the index was not touched"). */
-  const indexText = async () =>
-    (
-      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${STACK}/index.json` }))
-    ).Body!.transformToString();
-  const catalogue = async (): Promise<Catalogue> => JSON.parse(await indexText()) as Catalogue;
-  const noIncompleteUploads = async () => {
-    const u = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-    expect(u.Uploads ?? [], "no incomplete multipart upload").to.deep.equal([]);
-  };
+  const templatesOnPool = () => st.templatesOnPool();
+  const keys = () => st.keys();
+  const indexText = () => st.indexText();
+  const catalogue = (): Promise<Catalogue> => st.catalogue();
+  const noIncompleteUploads = async () =>
+    expect(await st.incompleteUploads(), "no incomplete multipart upload").to.equal(0);
+  let s3: E2eStack["s3"];
+  let pool: E2eStack["pool"];
+  let s3Proxy: E2eStack["s3Proxy"];
+  let configFile: string;
+  let work: string;
+  let output: string[];
+  let secrets: E2eStack["secrets"];
 
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "xcpng-e2e-"));
-    pool = await startDevpool({
-      dataDir: path.join(work, "devpool"),
-      username: "root",
-      password: secrets.poolPassword,
-      tls: true,
-    });
-    gw = await startVersityGw({
-      dataDir: path.join(work, "s3"),
-      accessKey: secrets.s3AccessKeyId,
-      secretKey: secrets.s3SecretAccessKey,
-    });
-    s3Proxy = await startS3FaultProxy(gw.endpoint);
-    s3 = new S3Client({
-      endpoint: gw.endpoint,
-      region: gw.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: gw.accessKey, secretAccessKey: gw.secretKey },
-    });
-    configFile = path.join(work, `Pulumi.${STACK}.yaml`);
-    fs.writeFileSync(
-      configFile,
-      yaml.dump({
-        config: {
-          "xcpng-templates:pool": { url: pool.url, username: "root", caCertificate: pool.certificate },
-          "xcpng-templates:s3": {
-            // The stack reaches versitygw through a proxy that can refuse upload parts (S3 failing mid-upload).
-            endpoint: s3Proxy.endpoint,
-            region: gw.region,
-            bucket,
-            forcePathStyle: true,
-            forceDestroy: true,
-          },
-          "xcpng-templates:templates": [
-            {
-              name: "tmpl-a",
-              packerTemplate: "packer/local/debian12-local.pkr.hcl",
-              varFile: "tests/fixtures/e2e/a.pkrvars.hcl",
-              os: "debian",
-              version: "12",
-              // Small enough that the rebuilds below prune: the current artifact and one earlier one.
-              retention: 2,
-            },
-            {
-              name: "tmpl-b",
-              packerTemplate: "packer/local/debian12-local.pkr.hcl",
-              varFile: "tests/fixtures/e2e/b.pkrvars.hcl",
-              os: "debian",
-              version: "12",
-            },
-          ],
+    const noAcceptance = { enabled: false };
+    st = await startE2eStack({
+      name: STACK,
+      templates: [
+        {
+          name: "tmpl-a",
+          packerTemplate: "packer/local/debian12-local.pkr.hcl",
+          varFile: "tests/fixtures/e2e/a.pkrvars.hcl",
+          os: "debian",
+          version: "12",
+          // Small enough that the rebuilds below prune: the current artifact and one earlier one.
+          retention: 2,
+          acceptance: noAcceptance,
         },
-      }),
-    );
-    fs.mkdirSync(path.join(work, "state"));
-    env = {
-      ...process.env,
-      PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
-      PULUMI_HOME: path.join(work, "pulumi-home"),
-      PULUMI_CONFIG_PASSPHRASE: secrets.passphrase,
-    };
-    // `stack init` writes an encryption salt into Pulumi.<stack>.yaml in the project: remove it afterwards.
-    const projectStackFile = path.join(ROOT, `Pulumi.${STACK}.yaml`);
-    try {
-      await pulumi(["stack", "init", STACK]);
-    } finally {
-      fs.rmSync(projectStackFile, { force: true });
-    }
-    for (const key of ["poolPassword", "s3AccessKeyId", "s3SecretAccessKey"] as const) {
-      await pulumi(withConfig(["config", "set", "--secret", key]), { input: secrets[key] });
-    }
+        {
+          name: "tmpl-b",
+          packerTemplate: "packer/local/debian12-local.pkr.hcl",
+          varFile: "tests/fixtures/e2e/b.pkrvars.hcl",
+          os: "debian",
+          version: "12",
+          acceptance: noAcceptance,
+        },
+      ],
+    });
+    ({ s3, pool, s3Proxy, configFile, work, output, secrets } = st);
   });
 
   after(async () => {
     fs.writeFileSync(varFileA, originalA);
-    s3?.destroy();
-    await pool?.stop();
-    await s3Proxy?.stop();
-    await gw?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
+    await st?.stop();
   });
 
   it("up builds every template, verifies it on the pool and archives it with a manifest and the index", async () => {
@@ -238,7 +151,12 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     const after = await built();
     expect(after["tmpl-a"]?.poolUuid).to.not.equal(before["tmpl-a"]?.poolUuid);
     expect(after["tmpl-b"]).to.deep.equal(before["tmpl-b"]);
-    expect(templatesOnPool(), "the replaced template was destroyed").to.have.length(2);
+    // Retention 2: the earlier template of tmpl-a stays on the pool as a rollback target.
+    expect(templatesOnPool().map((t) => t.uuid)).to.have.members([
+      before["tmpl-a"]!.poolUuid,
+      after["tmpl-a"]!.poolUuid,
+      after["tmpl-b"]!.poolUuid,
+    ]);
     // Retention 2: the earlier artifact stays, listed in the index; `latest` is the new one.
     const stored = await keys();
     expect(stored).to.include.members([before["tmpl-a"]!.s3Key, after["tmpl-a"]!.s3Key]);
@@ -353,6 +271,9 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
 
   it("a failed Packer build fails the update with its failing step, leaves nothing behind, and the next up succeeds", async () => {
     const before = await built();
+    const poolBefore = templatesOnPool()
+      .map((t) => t.uuid)
+      .sort();
     fs.writeFileSync(varFileA, `${originalA}# rebuild that fails\n`);
     pool.setFaults({ failImports: { times: 1 } });
     let failed: RunResult;
@@ -370,7 +291,7 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
         .map((t) => t.uuid)
         .sort(),
       "no half-built template left",
-    ).to.deep.equal([before["tmpl-a"]?.poolUuid, before["tmpl-b"]?.poolUuid].sort());
+    ).to.deep.equal(poolBefore);
     await noIncompleteUploads();
     const healed = await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
     const after = await built();
