@@ -18,12 +18,9 @@ import { run, type RunResult } from "./tools";
 export const ROOT = path.resolve(__dirname, "../..");
 
 /** The secrets a test stack holds: the test greps state and output for each at the end. */
-export interface E2eSecrets {
-  readonly poolPassword: string;
-  readonly s3AccessKeyId: string;
-  readonly s3SecretAccessKey: string;
-  readonly passphrase: string;
-}
+export type E2eSecrets = Readonly<
+  Record<"poolPassword" | "s3AccessKeyId" | "s3SecretAccessKey" | "passphrase", string>
+>;
 
 /** A Pulumi stack of the project on a local file backend, with devpool (TLS) and versitygw behind a fault proxy. */
 export interface E2eStack {
