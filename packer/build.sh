@@ -9,6 +9,8 @@
 #   PKR_VAR_build_id        identifier of this build (generated when unset, and reported)
 #   PKR_VAR_build_password  password of the temporary build user (random when unset)
 #   PKR_VAR_pool_ca_file    PEM file of the pool's private CA, trusted in addition to the system's
+#   XCPNG_PACKER_CA_FILE    PEM file that is the only thing Packer and its plugins trust (the pool's own
+#                           certificate, when the stack pins it: Go's TLS then accepts that certificate alone)
 #   XCPNG_PACKER_ON_ERROR   packer's -on-error (default cleanup: a failed build leaves no VM behind)
 #   XCPNG_WATCH_PID         a process to watch (the Pulumi provider): when it dies, the build is stopped
 # Run it with `exec` (or directly) so that a cancel's SIGTERM reaches it; it passes the signal on to Packer.
@@ -88,8 +90,14 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/xcpng-build.XXXXXX")
 chmod 700 "$work"
 
 # The pool's private CA (PKR_VAR_pool_ca_file, e.g. devpool's): Go programs (Packer, its plugins) read extra
-# roots from SSL_CERT_FILE, which replaces the system list, so the bundle is the system's plus this CA.
-if [ -n "${PKR_VAR_pool_ca_file:-}" ]; then
+# roots from SSL_CERT_FILE, which replaces the system list, so the bundle is the system's plus this CA. A pinned
+# pool (XCPNG_PACKER_CA_FILE: its own certificate, fetched and checked against the pin by the provider) is the
+# only root instead: Go accepts a certificate found in its roots as it is, so nothing else will do.
+if [ -n "${XCPNG_PACKER_CA_FILE:-}" ]; then
+  [ -f "$XCPNG_PACKER_CA_FILE" ] || fail "XCPNG_PACKER_CA_FILE '$XCPNG_PACKER_CA_FILE' is not a file"
+  cp "$XCPNG_PACKER_CA_FILE" "$work/ca-bundle.pem"
+  export SSL_CERT_FILE="$work/ca-bundle.pem"
+elif [ -n "${PKR_VAR_pool_ca_file:-}" ]; then
   [ -f "$PKR_VAR_pool_ca_file" ] || fail "PKR_VAR_pool_ca_file '$PKR_VAR_pool_ca_file' is not a file"
   system_bundle=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
   { [ -f "$system_bundle" ] && cat "$system_bundle"; cat "$PKR_VAR_pool_ca_file"; } >"$work/ca-bundle.pem"

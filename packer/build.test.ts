@@ -164,6 +164,17 @@ describe("packer/build.sh (entry point, with a stand-in packer)", function () {
     }
   });
 
+  it("trusts nothing but the pinned pool certificate when one is given (XCPNG_PACKER_CA_FILE)", async () => {
+    const pinned = path.join(dir, "pool-cert.pem");
+    fs.writeFileSync(pinned, "-----BEGIN CERTIFICATE-----\ncGlubmVkIHBvb2w=\n-----END CERTIFICATE-----\n");
+    const r = await buildSh([template, varFile], {
+      XCPNG_PACKER_CA_FILE: pinned,
+      PKR_VAR_pool_ca_file: pinned,
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(fs.readFileSync(path.join(logs, "ca-bundle"), "utf8")).to.equal(fs.readFileSync(pinned, "utf8"));
+  });
+
   it("generates a build id when the caller gives none, and reports it", async () => {
     const r = await buildSh([template, varFile]);
     expect(r.code, r.stderr).to.equal(0);

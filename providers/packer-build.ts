@@ -8,6 +8,7 @@ import { isUnknown } from "./dynamic/provider-code";
 import { changedKeys, diffResult } from "./dynamic/diff";
 import { ProviderBase } from "./dynamic/provider-base";
 import { environmentSecrets, packerEnvironment } from "./packer-env";
+import { pinnedCertificate } from "./pinned-certificate";
 import { mask, runPackerBuild, type BuildResult } from "./packer-run";
 import type { PoolTarget } from "../lib/xapi/client";
 import { destroyTemplate, findByBuildId, templateTag } from "../lib/xapi/templates";
@@ -177,6 +178,14 @@ export class PackerBuildProvider
       const ca = path.join(work, "pool-ca.pem");
       fs.writeFileSync(ca, inputs.pool.caCertificate, { mode: 0o600 });
       own.PKR_VAR_pool_ca_file = ca;
+    }
+    if (inputs.pool.certificateFingerprint !== undefined) {
+      // Packer's TLS (Go) cannot check a fingerprint; it can trust one certificate alone. That certificate is read
+      // on a connection verified against the CA and the pin, so Packer trusts exactly what the pin names.
+      const pinned = path.join(work, "pool-pinned.pem");
+      fs.writeFileSync(pinned, await pinnedCertificate(inputs.pool), { mode: 0o600 });
+      own.XCPNG_PACKER_CA_FILE = pinned;
+      own.PKR_VAR_pool_certificate_fingerprint = inputs.pool.certificateFingerprint;
     }
     const tag = `[packer ${inputs.templateName}]`;
     console.log(

@@ -7,7 +7,7 @@
  *     --template-name <name> --build-id <id> [--tags a,b] [--memory-mib 1024] [--vcpus 1]
  *
  * The pool comes from the environment only (PKR_VAR_pool_url, PKR_VAR_pool_username, PKR_VAR_pool_password,
- * PKR_VAR_pool_ca_file), as for packer/build.sh. The template is named `<name>-<build id>` and tagged like the
+ * PKR_VAR_pool_ca_file, PKR_VAR_pool_certificate_fingerprint), as for packer/build.sh. The template is named `<name>-<build id>` and tagged like the
  * pool build's (`xcpng-templates`, `template:<name>`, `build-id:<id>`), so the providers find it the same way.
  * Idempotent: when a template with this build id is already on the pool, nothing is imported again.
  * Prints one line on stderr: the template's uuid and reported OS.
@@ -116,12 +116,15 @@ function poolFromEnv(env: NodeJS.ProcessEnv): { target: PoolTarget; password: st
       );
     }
   }
+  // The stack's pin, when it has one: every connection of the import checks it as the providers' do.
+  const fingerprint = env.PKR_VAR_pool_certificate_fingerprint;
   return {
     target: {
       url,
       username,
       insecureSkipVerify: false,
       ...(caCertificate !== undefined ? { caCertificate } : {}),
+      ...(fingerprint ? { certificateFingerprint: fingerprint } : {}),
     },
     password,
   };

@@ -83,9 +83,21 @@ describe("stack config", () => {
     expect(f["templates[1].packerTemplate"]).to.match(/expected a path inside the project/);
   });
 
+  it("refuses a pin without a CA: Packer cannot check a fingerprint, the build would run unpinned", () => {
+    const fp = "ab".repeat(32);
+    const f = failuresOf({ ...good(), pool: { ...good().pool, certificateFingerprint: fp } });
+    expect(f["pool.certificateFingerprint"]).to.match(
+      /Packer cannot check a fingerprint.*pool\.caCertificate/,
+    );
+  });
+
   it("normalizes a certificate fingerprint and rejects a malformed one", () => {
     const fp = "AB:".repeat(31) + "AB";
-    const ok = parseStackConfig({ ...good(), pool: { ...good().pool, certificateFingerprint: fp } }, ROOT);
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    const ok = parseStackConfig(
+      { ...good(), pool: { ...good().pool, certificateFingerprint: fp, caCertificate: pem } },
+      ROOT,
+    );
     expect(ok.pool.certificateFingerprint).to.equal("ab".repeat(32));
     const f = failuresOf({ ...good(), pool: { ...good().pool, certificateFingerprint: "abc" } });
     expect(f["pool.certificateFingerprint"]).to.match(/64 hex digits/);

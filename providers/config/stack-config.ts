@@ -116,6 +116,15 @@ function parsePool(r: FieldReader, raw: unknown): PoolConfig | undefined {
   const ca = r.ca(raw, "pool");
   const fp = r.fingerprint(raw, "certificateFingerprint", "pool.certificateFingerprint");
   const insecureSkipVerify = r.bool(raw, "insecureSkipVerify", "pool.insecureSkipVerify", false);
+  if (fp !== undefined && ca === undefined && !insecureSkipVerify && url?.startsWith("https:")) {
+    // Packer and its XCP-ng plugin verify TLS against CAs only: with a pin alone the build would run unpinned.
+    r.fail(
+      "pool.certificateFingerprint",
+      "pins the pool's certificate, but Packer cannot check a fingerprint, so the build would connect unverified. " +
+        "Also set pool.caCertificate (or pool.caCertificateFile) to the pool's CA, or to its certificate if it is " +
+        "self-signed: every connection then checks both",
+    );
+  }
   if (!url || !username) return undefined;
   return {
     url,

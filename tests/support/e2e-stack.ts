@@ -70,6 +70,10 @@ export async function startE2eStack(opts: {
   name: string;
   templates: Record<string, unknown>[];
   devpool?: Partial<DevpoolOptions>;
+  /** The pool's TLS certificate and key (else devpool makes a self-signed one). */
+  devpoolIdentity?: { cert: string; key: string };
+  /** The stack's `pool` config; default: devpool's URL, user root, its certificate as CA. */
+  poolConfig?: (pool: Devpool) => Promise<Record<string, unknown>> | Record<string, unknown>;
   extraConfig?: Record<string, unknown>;
 }): Promise<E2eStack> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `xcpng-${opts.name}-`));
@@ -79,6 +83,11 @@ export async function startE2eStack(opts: {
     s3SecretAccessKey: `sk-${randomBytes(16).toString("hex")}`,
     passphrase: `pp-${randomBytes(12).toString("hex")}`,
   };
+  if (opts.devpoolIdentity) {
+    fs.mkdirSync(path.join(work, "devpool", "tls"), { recursive: true });
+    fs.writeFileSync(path.join(work, "devpool", "tls", "cert.pem"), opts.devpoolIdentity.cert);
+    fs.writeFileSync(path.join(work, "devpool", "tls", "key.pem"), opts.devpoolIdentity.key, { mode: 0o600 });
+  }
   const pool = await startDevpool({
     dataDir: path.join(work, "devpool"),
     username: "root",
@@ -101,7 +110,9 @@ export async function startE2eStack(opts: {
   const bucket = `${opts.name}-templates`;
   const configFile = path.join(work, `Pulumi.${opts.name}.yaml`);
   const config: Record<string, unknown> = {
-    "xcpng-templates:pool": { url: pool.url, username: "root", caCertificate: pool.certificate },
+    "xcpng-templates:pool": opts.poolConfig
+      ? await opts.poolConfig(pool)
+      : { url: pool.url, username: "root", caCertificate: pool.certificate },
     "xcpng-templates:s3": {
       // The stack reaches versitygw through a proxy that can refuse upload parts (S3 failing mid-upload).
       endpoint: s3Proxy.endpoint,
