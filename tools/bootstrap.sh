@@ -53,7 +53,7 @@ GOV=$(go env GOVERSION)
 
 # ---- Debian packages: shellcheck, openssl (the checksums below), and what the local build path and its tests use
 # (debootstrap, sfdisk, mkfs.ext4 -d, debconf-set-selections for the preseed check, openssl for password hashes)
-DEBIAN_PACKAGES=(shellcheck debootstrap fdisk e2fsprogs debconf-utils openssl debian-archive-keyring util-linux)
+DEBIAN_PACKAGES=(shellcheck debootstrap fdisk e2fsprogs debconf-utils openssl debian-archive-keyring util-linux chromium)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -161,7 +161,7 @@ function row(t: TemplateBuilds, b: PageBuild, ctx: RowContext): SafeHtml {
     OS: b.osDetected
       ? html`${b.osDetected}`
       : html`${b.os} ${b.version} <span class="muted">(declared; not detected)</span>`,
-    Size: html`<span title="${b.sizeBytes} bytes">${formatBytes(b.sizeBytes)}</span>${
+    Size: html`<span class="nowrap" title="${b.sizeBytes} bytes">${formatBytes(b.sizeBytes)}</span>${
         b.compression && b.compression !== "none" ? html` <span class="muted">${b.compression}</span>` : ""
       }`,
     Acceptance: acceptanceCell(b.acceptance),

@@ -42,6 +42,7 @@ ul.plain { list-style: none; margin: 0; padding: 0; }
 ul.checks { margin: .25rem 0 0; padding-left: 1.1rem; }
 ul.checks li { margin: .25rem 0; }
 summary { cursor: pointer; }
+time, .nowrap { white-space: nowrap; }
 .vh { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 @media (max-width: 50rem) {
