@@ -13,6 +13,8 @@ export type SbomInputErrorCode =
   | "BAD_OS_RELEASE"
   /** A file the image must have is missing from the root filesystem, or cannot be read. */
   | "MISSING_FILE"
+  /** The package database collected in a guest is not the gzip'd tar `guestCollectCommand` writes, or too large. */
+  | "BAD_ARCHIVE"
   /** A document given as an SBOM that is not a CycloneDX JSON document, or lists one package twice. */
   | "NOT_AN_SBOM";
 
