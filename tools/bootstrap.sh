@@ -53,7 +53,9 @@ GOV=$(go env GOVERSION)
 
 # ---- Debian packages: shellcheck, openssl (the checksums below), and what the local build path and its tests use
 # (debootstrap, sfdisk, mkfs.ext4 -d, debconf-set-selections for the preseed check, openssl for password hashes)
-DEBIAN_PACKAGES=(shellcheck debootstrap fdisk e2fsprogs debconf-utils openssl debian-archive-keyring util-linux qemu-system-x86 qemu-utils cloud-image-utils openssh-client binutils)
+# (qemu-system-x86, qemu-utils, cloud-image-utils, openssh-client, binutils: boot acceptance; chromium: the
+# catalogue page's browser test)
+DEBIAN_PACKAGES=(shellcheck debootstrap fdisk e2fsprogs debconf-utils openssl debian-archive-keyring util-linux qemu-system-x86 qemu-utils cloud-image-utils openssh-client binutils chromium)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
