@@ -170,7 +170,7 @@ export class PackerBuildProvider
       PKR_VAR_build_id: buildId,
       PKR_VAR_template_name: inputs.templateName,
       PKR_VAR_pool_url: inputs.pool.url,
-      PKR_VAR_pool_username: inputs.pool.username,
+      PKR_VAR_pool_username: this.asUser(inputs.pool).username,
       PKR_VAR_pool_password: password,
       PKR_VAR_tags: JSON.stringify(inputs.tags ?? []),
     };

@@ -131,7 +131,7 @@ describe("pool template: diff", () => {
 class ScriptedPoolTemplateProvider extends PoolTemplateProvider {
   constructor(private readonly session: FakeXapiSession) {
     super();
-    this.secrets = { poolPassword: "pw", s3: undefined, values: ["pw"] };
+    this.secrets = { poolPassword: "pw", poolUsername: undefined, s3: undefined, values: ["pw"] };
   }
   protected override withPool<T>(_pool: PoolTarget, fn: (x: XapiSession) => Promise<T>): Promise<T> {
     return fn(this.session);

@@ -117,7 +117,7 @@ export class PoolTemplateProvider
       p =
         password === undefined
           ? Promise.resolve("no pool password: set it with 'pulumi config set --secret poolPassword'")
-          : withXapi(pool, password, () => Promise.resolve()).then(
+          : withXapi(this.asUser(pool), password, () => Promise.resolve()).then(
               () => undefined,
               (e: unknown) => (e instanceof PoolConnectionError ? e.message : undefined),
             );

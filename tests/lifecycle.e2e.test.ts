@@ -14,6 +14,7 @@ import { ROOT, startE2eStack, type E2eStack } from "./support/e2e-stack";
 import type { RunResult } from "./support/tools";
 
 const STACK = "e2e";
+const VIEWER_PASSWORD = "viewer-e2e-password";
 
 interface BuiltRow {
   name: string;
@@ -75,6 +76,8 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     const noAcceptance = { enabled: false };
     st = await startE2eStack({
       name: STACK,
+      // The pull-request preview's account: XAPI's read-only role.
+      devpool: { users: [{ username: "viewer", password: VIEWER_PASSWORD, role: "read-only" }] },
       templates: [
         {
           name: "tmpl-a",
@@ -332,6 +335,24 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     expect(text).to.match(/templates\[0\]\.os: expected one of debian, ubuntu, but "windows"/);
     expect(text).to.match(/templates\[1\]\.packerTemplate: "packer\/nope.pkr.hcl" does not exist/);
     expect(text).to.match(/pool\.url: expected a URL/);
+  });
+
+  it("preview works with less power: a read-only pool account and read-only S3 keys, from the environment", async () => {
+    s3Proxy.readOnly(true);
+    try {
+      const r = await pulumi(withConfig(["preview", "--expect-no-changes"]), {
+        extraEnv: {
+          XCPNG_POOL_USERNAME: "viewer",
+          XCPNG_POOL_PASSWORD: VIEWER_PASSWORD,
+          XCPNG_S3_ACCESS_KEY_ID: secrets.s3AccessKeyId,
+          XCPNG_S3_SECRET_ACCESS_KEY: secrets.s3SecretAccessKey,
+        },
+      });
+      expect(r.code).to.equal(0);
+      expect(s3Proxy.writesRefused, "preview wrote nothing to the store").to.deep.equal([]);
+    } finally {
+      s3Proxy.readOnly(false);
+    }
   });
 
   it("wrong pool credentials fail in preview, naming the setting to fix", async () => {

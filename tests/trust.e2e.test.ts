@@ -57,7 +57,10 @@ describe("trust (e2e): the pin on every connection, through Pulumi", function ()
   const noCredentialReached = () => {
     const seen = proxy.interceptedBytes().toString("latin1");
     expect(proxy.intercepted.length, "the impostor was tried").to.be.greaterThan(0);
-    expect(seen.includes(st.secrets.poolPassword), `the password reached the impostor:\n${seen.slice(0, 3000)}`).to.equal(false);
+    expect(
+      seen.includes(st.secrets.poolPassword),
+      `the password reached the impostor:\n${seen.slice(0, 3000)}`,
+    ).to.equal(false);
     expect(seen, "a session reached the impostor").to.not.match(/OpaqueRef:|session/i);
   };
 

@@ -27,15 +27,18 @@ function readOrThrow(config: pulumi.Config, projectRoot: string): StackConfig {
     },
     projectRoot,
   );
+  // The pool password may come from the environment instead (XCPNG_POOL_PASSWORD: a preview's read-only account).
   const missing = SECRET_KEYS.filter((k) => k !== "s3AccessKeyId" && k !== "s3SecretAccessKey").filter(
-    (k) => config.get(k) === undefined,
+    (k) => config.get(k) === undefined && !(k === "poolPassword" && process.env.XCPNG_POOL_PASSWORD),
   );
   if (missing.length > 0) {
     throw new ValidationError(
       "stack configuration",
       missing.map((k) => ({
         property: k,
-        reason: `is required: set it with 'pulumi config set --secret ${k}' (the value is read from stdin when omitted)`,
+        reason:
+          `is required: set it with 'pulumi config set --secret ${k}' (the value is read from stdin when omitted)` +
+          (k === "poolPassword" ? ", or give it in XCPNG_POOL_PASSWORD" : ""),
       })),
     );
   }

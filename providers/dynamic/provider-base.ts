@@ -49,7 +49,12 @@ export abstract class ProviderBase {
 
   /** Runs `fn` with a logged-in session on `pool`, logged out afterwards whatever happens. */
   protected withPool<T>(pool: PoolTarget, fn: (x: XapiSession) => Promise<T>): Promise<T> {
-    return withXapi(pool, this.poolPassword(), fn);
+    return withXapi(this.asUser(pool), this.poolPassword(), fn);
+  }
+
+  /** The pool as this run logs in to it: the environment's user name, when given, replaces the stack's. */
+  protected asUser(pool: PoolTarget): PoolTarget {
+    return this.secrets.poolUsername === undefined ? pool : { ...pool, username: this.secrets.poolUsername };
   }
 
   /** Runs `fn` with an S3 client for `store`, destroyed afterwards whatever happens. */

@@ -10,13 +10,37 @@ import { PROJECT } from "../config/stack-config";
 export interface StackSecrets {
   /** `poolPassword`: the build pool's XAPI password. */
   readonly poolPassword: string | undefined;
+  /** A user name that replaces `pool.username` for this run (XCPNG_POOL_USERNAME: preview's read-only account). */
+  readonly poolUsername: string | undefined;
   /** `s3AccessKeyId` / `s3SecretAccessKey`; undefined means the AWS SDK's default chain. */
   readonly s3: S3Credentials | undefined;
   /** Every secret value read from the stack, longest first: what log masking replaces. */
   readonly values: readonly string[];
 }
 
-export const NO_SECRETS: StackSecrets = { poolPassword: undefined, s3: undefined, values: [] };
+export const NO_SECRETS: StackSecrets = {
+  poolPassword: undefined,
+  poolUsername: undefined,
+  s3: undefined,
+  values: [],
+};
+
+/**
+ * Credentials given in the environment instead of the stack's config, which they override: a pull-request
+ * preview runs with a read-only pool account and read-only S3 keys (README, "Two credential sets") without being
+ * able to decrypt, or even read, the deploy credentials.
+ */
+export const CREDENTIAL_ENV = {
+  poolUsername: "XCPNG_POOL_USERNAME",
+  poolPassword: "XCPNG_POOL_PASSWORD",
+  s3AccessKeyId: "XCPNG_S3_ACCESS_KEY_ID",
+  s3SecretAccessKey: "XCPNG_S3_SECRET_ACCESS_KEY",
+} as const;
+
+function fromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === "" ? undefined : v;
+}
 
 /**
  * Keys are read fully qualified: the provider host qualifies bare keys with the project it was told about,
@@ -27,10 +51,17 @@ function get(config: pulumi.dynamic.Config, key: string): string | undefined {
   return v === "" ? undefined : v;
 }
 
-export function stackSecretsFrom(config: pulumi.dynamic.Config): StackSecrets {
-  const poolPassword = get(config, "poolPassword");
-  const accessKeyId = get(config, "s3AccessKeyId");
-  const secretAccessKey = get(config, "s3SecretAccessKey");
+export function stackSecretsFrom(
+  config: pulumi.dynamic.Config,
+  env: NodeJS.ProcessEnv = process.env,
+): StackSecrets {
+  const poolPassword = fromEnv(env, CREDENTIAL_ENV.poolPassword) ?? get(config, "poolPassword");
+  const poolUsername = fromEnv(env, CREDENTIAL_ENV.poolUsername);
+  const envKey = fromEnv(env, CREDENTIAL_ENV.s3AccessKeyId);
+  const envSecret = fromEnv(env, CREDENTIAL_ENV.s3SecretAccessKey);
+  const fromEnvironment = envKey !== undefined || envSecret !== undefined;
+  const accessKeyId = fromEnvironment ? envKey : get(config, "s3AccessKeyId");
+  const secretAccessKey = fromEnvironment ? envSecret : get(config, "s3SecretAccessKey");
   // Neither set: the AWS SDK's default chain (environment, profile, instance role) applies.
   const s3 =
     accessKeyId === undefined && secretAccessKey === undefined
@@ -39,5 +70,5 @@ export function stackSecretsFrom(config: pulumi.dynamic.Config): StackSecrets {
   const values = [poolPassword, accessKeyId, secretAccessKey]
     .filter((v): v is string => v !== undefined)
     .sort((a, b) => b.length - a.length);
-  return { poolPassword, s3, values };
+  return { poolPassword, poolUsername, s3, values };
 }

@@ -14,6 +14,13 @@ export interface S3FaultProxy {
   failPartsFrom(partNumber: number | undefined): void;
   /** UploadPart requests refused so far. */
   readonly refusedParts: number;
+  /**
+   * While set, the proxy acts as read-only credentials would: every request that is not a read (GET, HEAD) is
+   * refused with 403 AccessDenied, and recorded in {@link writesRefused}.
+   */
+  readOnly(on: boolean): void;
+  /** Method and path of every request refused in read-only mode. */
+  readonly writesRefused: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -21,12 +28,26 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
   const t = new URL(target);
   let failFrom: number | undefined;
   let refused = 0;
+  let readOnly = false;
+  const writesRefused: string[] = [];
   const upstreams = new Set<http.ClientRequest>();
   const server = http.createServer((req, res) => {
     // A client that hangs up (a cancelled part) must not take the proxy down: errors end the exchange.
     req.on("error", () => res.destroy());
     res.on("error", () => req.destroy());
     const url = new URL(req.url ?? "/", "http://proxy");
+    if (readOnly && req.method !== "GET" && req.method !== "HEAD") {
+      writesRefused.push(`${req.method ?? "?"} ${url.pathname}${url.search}`);
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(403, { "content-type": "application/xml" });
+        res.end(
+          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>` +
+            `<Message>read-only credentials (the test's proxy)</Message></Error>`,
+        );
+      });
+      return;
+    }
     const part = Number(url.searchParams.get("partNumber"));
     if (
       failFrom !== undefined &&
@@ -73,6 +94,12 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     },
     get refusedParts() {
       return refused;
+    },
+    readOnly: (on) => {
+      readOnly = on;
+    },
+    get writesRefused() {
+      return writesRefused;
     },
     stop: () =>
       new Promise<void>((resolve) => {
