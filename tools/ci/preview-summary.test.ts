@@ -5,6 +5,8 @@ import * as path from "node:path";
 import * as fc from "fast-check";
 import {
   analyzePreview,
+  channelEvents,
+  type PreviewStep,
   asPreviewDocument,
   buildPlan,
   code,
@@ -357,4 +359,63 @@ describe("tools/ci/preview-summary: what a PackerBuild step means for its templa
       expect(buildPlan(step)).to.deep.equal({ plan, reasons });
     });
   }
+});
+
+describe("preview summary: channels in words", () => {
+  const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+  const step = (before: object, after: object): PreviewStep => ({
+    op: "update",
+    urn: "urn:pulumi:dev::xcpng-templates::xcpng:index:GoldenTemplate$pulumi-nodejs:dynamic/xcpng:PoolChannels::debian-12-channels",
+    oldState: { inputs: { channels: {}, revoked: [], ...before } },
+    newState: { inputs: { channels: {}, revoked: [], ...after } },
+  });
+  const b1 = "20260101T000000Z-aaaaaa";
+  const b2 = "20260201T000000Z-bbbbbb";
+  const cases: ReadonlyArray<{ when: string; step: PreviewStep; says: string[] }> = [
+    {
+      when: "nothing moves",
+      step: step({ channels: { stable: b2 } }, { channels: { stable: b2 } }),
+      says: [],
+    },
+    {
+      when: "a newer build becomes stable",
+      step: step({ channels: { stable: b1, candidate: b2 } }, { channels: { stable: b2, candidate: b2 } }),
+      says: [`**promotion** to stable: ${b1} → ${b2}`],
+    },
+    {
+      when: "stable pinned back to an older build",
+      step: step({ channels: { stable: b2 } }, { channels: { stable: b1 } }),
+      says: [`**rollback** of stable: ${b2} → ${b1}`],
+    },
+    {
+      when: "a build is revoked",
+      step: step({ channels: { stable: b2 }, revoked: [] }, { channels: { stable: b1 }, revoked: [b2] }),
+      says: [`**rollback** of stable: ${b2} → ${b1}`, `**revokes** build ${b2}`],
+    },
+    {
+      when: "a rebuild: the channels are not known before the update",
+      step: step({ channels: { stable: b1, candidate: b1 } }, { channels: UNKNOWN }),
+      says: [`stable: ${b1} → the new build, if it passes acceptance`, `candidate: ${b1} → the new build`],
+    },
+  ];
+  for (const c of cases) it(c.when, () => expect(channelEvents(c.step)).to.deep.equal(c.says));
+
+  it("puts them in the template's row", () => {
+    const md = summarize(
+      JSON.stringify({
+        steps: [step({ channels: { stable: b2 } }, { channels: { stable: b1 } })].map((s) => ({
+          ...s,
+          oldState: {
+            ...s.oldState,
+            parent: "urn:pulumi:dev::xcpng-templates::xcpng:index:GoldenTemplate::debian-12",
+          },
+          newState: {
+            ...s.newState,
+            parent: "urn:pulumi:dev::xcpng-templates::xcpng:index:GoldenTemplate::debian-12",
+          },
+        })),
+      }),
+    );
+    expect(md).to.match(/\| `debian-12` \| changes \(no rebuild\) \| \*\*rollback\*\* of stable/);
+  });
 });

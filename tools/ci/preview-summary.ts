@@ -54,6 +54,7 @@ export type Reason =
   | { readonly kind: "tools"; readonly from: string; readonly to: string }
   | { readonly kind: "input"; readonly key: string; readonly from: string; readonly to: string }
   | { readonly kind: "first-build"; readonly files: number; readonly tools: string }
+  | { readonly kind: "channel"; readonly text: string }
   | { readonly kind: "other"; readonly text: string };
 
 export type Plan = "rebuild" | "new" | "remove" | "update" | "unchanged" | "other";
@@ -203,6 +204,47 @@ export function buildPlan(step: PreviewStep): { plan: Plan; reasons: Reason[] } 
 
 type ChildChange = ResourceChange & { reasons: readonly string[] };
 
+/** The value the engine shows for an input that is not known before the update runs. */
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/**
+ * What a template's PoolChannels step says in words: promotions, rollbacks, revocations. Build ids start with
+ * their UTC build time (providers/packer-build.ts newBuildId), so an earlier id is an older build.
+ */
+export function channelEvents(step: PreviewStep): string[] {
+  const before = isRecord(step.oldState?.inputs) ? step.oldState.inputs : {};
+  const after = isRecord(step.newState?.inputs) ? step.newState.inputs : {};
+  const ch = (v: unknown) => stringMap(v);
+  const out: string[] = [];
+  for (const channel of ["stable", "candidate"] as const) {
+    const from = ch(before.channels)[channel];
+    const to = isRecord(after.channels)
+      ? after.channels[channel]
+      : after.channels === UNKNOWN_VALUE
+        ? UNKNOWN_VALUE
+        : undefined;
+    if (to === from || (to === undefined && from === undefined)) continue;
+    if (to === UNKNOWN_VALUE)
+      out.push(
+        `${channel}: ${from ?? "(none)"} → the new build${channel === "stable" ? ", if it passes acceptance" : ""}`,
+      );
+    else if (typeof to !== "string") out.push(`${channel}: ${from ?? "(none)"} → (none)`);
+    else if (from !== undefined && to < from) out.push(`**rollback** of ${channel}: ${from} → ${to}`);
+    else out.push(`**promotion** to ${channel}: ${from ?? "(none)"} → ${to}`);
+  }
+  const revokedBefore = Array.isArray(before.revoked)
+    ? before.revoked.filter((x): x is string => typeof x === "string")
+    : [];
+  const revokedAfter = Array.isArray(after.revoked)
+    ? after.revoked.filter((x): x is string => typeof x === "string")
+    : [];
+  for (const id of revokedAfter.filter((x) => !revokedBefore.includes(x)))
+    out.push(`**revokes** build ${id}`);
+  for (const id of revokedBefore.filter((x) => !revokedAfter.includes(x)))
+    out.push(`lifts the revocation of build ${id}`);
+  return out;
+}
+
 /** The template (GoldenTemplate component) a resource belongs to, from its parent's URN. */
 function templateOf(state: StepState | undefined): string | undefined {
   const parent = state?.parent !== undefined ? urnParts(state.parent) : undefined;
@@ -216,9 +258,11 @@ function templateOf(state: StepState | undefined): string | undefined {
 function classifySteps(doc: PreviewDocument): {
   plans: Map<string, { plan: Plan; reasons: Reason[] }>;
   childChanges: Map<string, ChildChange[]>;
+  channels: Map<string, string[]>;
   others: ResourceChange[];
 } {
   const plans = new Map<string, { plan: Plan; reasons: Reason[] }>();
+  const channels = new Map<string, string[]>();
   const childChanges = new Map<string, ChildChange[]>();
   const others: ResourceChange[] = [];
   const seen = new Set<string>();
@@ -240,6 +284,8 @@ function classifySteps(doc: PreviewDocument): {
       others.push({ name: parts.name, type: shortType, op: step.op });
     } else if (type.endsWith(":PackerBuild")) {
       plans.set(template, buildPlan(step));
+    } else if (type.endsWith(":PoolChannels")) {
+      channels.set(template, channelEvents(step));
     } else {
       const reasons = [...(step.replaceReasons ?? []), ...(step.diffReasons ?? [])];
       childChanges.set(template, [
@@ -248,7 +294,7 @@ function classifySteps(doc: PreviewDocument): {
       ]);
     }
   }
-  return { plans, childChanges, others };
+  return { plans, childChanges, channels, others };
 }
 
 /**
@@ -283,8 +329,22 @@ function previewErrors(doc: PreviewDocument): string[] {
 
 export function analyzePreview(doc: PreviewDocument): PreviewAnalysis {
   const first = doc.steps.map((s) => urnParts(s.urn)).find((p) => p !== undefined);
-  const { plans, childChanges, others } = classifySteps(doc);
+  const { plans, childChanges, channels, others } = classifySteps(doc);
   addChildChanges(plans, childChanges);
+  // Channel moves are news whatever else happens to the template: a promotion follows a rebuild.
+  for (const [template, events] of channels) {
+    if (events.length === 0) continue;
+    const p = plans.get(template);
+    plans.set(template, {
+      plan: p?.plan ?? "other",
+      reasons: [
+        ...(p?.reasons ?? []).filter(
+          (r) => !(r.kind === "other" && r.text.startsWith(`${template}-channels:`)),
+        ),
+        ...events.map((text): Reason => ({ kind: "channel", text })),
+      ],
+    });
+  }
   // Catalogue order first, then templates the catalogue no longer lists (being removed).
   const names = catalogueNames(doc, first?.project) ?? [];
   const ordered = [...names, ...[...plans.keys()].filter((n) => !names.includes(n)).sort()];
@@ -333,6 +393,7 @@ function reasonText(r: Reason): string {
       return `${r.key} ${code(r.from)} → ${code(r.to)}`;
     case "first-build":
       return `new in the catalogue: first build from ${r.files} files, tools ${code(r.tools)}`;
+    case "channel":
     case "other":
       return cell(r.text);
   }
