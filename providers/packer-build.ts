@@ -11,7 +11,7 @@ import { environmentSecrets, packerEnvironment } from "./packer-env";
 import { pinnedCertificate } from "./pinned-certificate";
 import { mask, runPackerBuild, type BuildResult } from "./packer-run";
 import type { PoolTarget } from "../lib/xapi/client";
-import { destroyTemplate, findByBuildId, templateTag } from "../lib/xapi/templates";
+import { destroyTemplate, findByBuildId, VERIFIED_TAG } from "../lib/xapi/templates";
 
 /**
  * Runs the Packer build entry point (packer/build.sh) for one template.
@@ -149,12 +149,12 @@ export class PackerBuildProvider
   }
 
   async delete(_id: string, props: PackerBuildOutputs): Promise<void> {
-    // A verified template (tagged template:<name>) belongs to the PoolTemplate resource, which keeps it as a
-    // rollback target until publication prunes it. This removes a build's template that was never verified
-    // (verification failed or never ran), so nothing unowned is left on the pool.
+    // A verified template (VERIFIED_TAG) belongs to the PoolTemplate resource, which keeps it as a rollback target
+    // until publication prunes it. This removes a build's template that was never verified (verification failed
+    // or never ran), so nothing unowned is left on the pool.
     await this.withPool(props.pool, async (x) => {
       const facts = await findByBuildId(x, props.buildId);
-      if (facts && !facts.tags.includes(templateTag(props.templateName))) {
+      if (facts && !facts.tags.includes(VERIFIED_TAG)) {
         await destroyTemplate(x, facts);
         console.log(
           `${PREFIX}: removed ${facts.nameLabel} (${facts.uuid}), the unverified template of build ${props.buildId}`,

@@ -15,6 +15,7 @@ import {
   findByUuid,
   retag,
   templateTag,
+  VERIFIED_TAG,
   type TemplateFacts,
 } from "../lib/xapi/templates";
 
@@ -153,7 +154,10 @@ export class PoolTemplateProvider
         // The same template: re-verified if what it is checked against changed, retagged if renamed.
         const facts = await this.current(x, news, olds.uuid);
         const outs = this.verified(news, facts, "update");
-        await retag(x, facts, { add: [templateTag(news.templateName)], remove: this.oldNameTag(olds, news) });
+        await retag(x, facts, {
+          add: [templateTag(news.templateName), VERIFIED_TAG],
+          remove: this.oldNameTag(olds, news),
+        });
         return { outs: { ...outs, history: await this.present(x, oldHistory) } };
       }
       // A new build: the current template joins the history (a rollback target) once the new one is verified.
@@ -224,7 +228,7 @@ export class PoolTemplateProvider
       );
     }
     const outs = this.verified(inputs, facts, op);
-    await retag(x, facts, { add: [templateTag(inputs.templateName)] });
+    await retag(x, facts, { add: [templateTag(inputs.templateName), VERIFIED_TAG] });
     console.log(
       `${PREFIX}: ${facts.nameLabel} (${facts.uuid}) verified: ${outs.osName}, ${outs.diskCount} disk(s)`,
     );

@@ -132,6 +132,12 @@ export function templateTag(name: string): string {
   return `template:${name}`;
 }
 
+/**
+ * The tag a verified template carries on the build pool: it then belongs to its PoolTemplate resource (a rollback
+ * target until publication prunes it), not to the build that made it, which removes only unverified templates.
+ */
+export const VERIFIED_TAG = "xcpng-templates:verified";
+
 /** The tag that marks the template a channel points to (`channel:stable`): consumers select by it. */
 export function channelTag(channel: string): string {
   return `channel:${channel}`;

@@ -75,6 +75,77 @@ export function rootfsOsVersion(osReleasePath: string): Record<string, string> {
   });
 }
 
+const VM_REF = "OpaqueRef:vm";
+
+/** The records of the template's XVA: one HVM VM (BIOS boot), its disk, a local SR and the guest metrics. */
+function templateRecords(
+  input: LocalTemplateInput,
+  t: { name: string; tags: string[]; osVersion: Record<string, string>; virtualSize: number },
+): Parameters<typeof mapRecordLookup>[0] {
+  const memory = (input.memoryMib ?? 1024) * MIB;
+  const vcpus = input.vcpus ?? 1;
+  const vm = VM_REF;
+  const { name, osVersion } = t;
+  return {
+    VM: {
+      [vm]: {
+        name_label: name,
+        name_description: `${osVersion.name} built locally by xcpng-templates, build ${input.buildId}`,
+        is_a_template: true,
+        power_state: "Halted",
+        tags: t.tags,
+        other_config: {
+          "xcpng-templates-template": input.templateName,
+          "xcpng-templates-build-id": input.buildId,
+          "xcpng-templates-os": `${osVersion.distro} ${osVersion.major}`,
+        },
+        memory_static_max: memory,
+        memory_dynamic_max: memory,
+        memory_dynamic_min: memory,
+        memory_static_min: Math.min(256 * MIB, memory),
+        VCPUs_max: vcpus,
+        VCPUs_at_startup: vcpus,
+        HVM_boot_policy: "BIOS order",
+        HVM_boot_params: { order: "cdn", firmware: "bios" },
+        platform: {
+          acpi: "1",
+          apic: "true",
+          pae: "true",
+          nx: "true",
+          viridian: "false",
+          "device-model": "qemu-upstream-compat",
+        },
+        domain_type: "hvm",
+        VBDs: ["OpaqueRef:vbd0"],
+        VIFs: [],
+        guest_metrics: "OpaqueRef:gm",
+      },
+    },
+    VBD: {
+      "OpaqueRef:vbd0": {
+        VM: vm,
+        VDI: "OpaqueRef:vdi0",
+        userdevice: "0",
+        bootable: true,
+        type: "Disk",
+        mode: "RW",
+      },
+    },
+    VDI: {
+      "OpaqueRef:vdi0": {
+        name_label: `${name}-root`,
+        name_description: `root disk of ${name}`,
+        SR: "OpaqueRef:sr",
+        virtual_size: t.virtualSize,
+        type: "system",
+        VBDs: ["OpaqueRef:vbd0"],
+      },
+    },
+    SR: { "OpaqueRef:sr": { name_label: "local build", VDIs: ["OpaqueRef:vdi0"] } },
+    VM_guest_metrics: { "OpaqueRef:gm": { os_version: osVersion, PV_drivers_detected: false } },
+  };
+}
+
 /** Builds the template's XVA description; `open()` streams it. */
 export async function localTemplateXva(input: LocalTemplateInput): Promise<LocalTemplateXva> {
   const osVersion = rootfsOsVersion(input.osRelease);
@@ -85,72 +156,12 @@ export async function localTemplateXva(input: LocalTemplateInput): Promise<Local
     buildIdTag(input.buildId),
     ...(input.tags ?? []),
   ];
-  const memory = (input.memoryMib ?? 1024) * MIB;
-  const vcpus = input.vcpus ?? 1;
   const source = await fileDiskSource(input.disk);
-  const vm = "OpaqueRef:vm";
   const exp: XvaExport = buildXvaExport({
-    vm,
-    records: mapRecordLookup({
-      VM: {
-        [vm]: {
-          name_label: name,
-          name_description: `${osVersion.name} built locally by xcpng-templates, build ${input.buildId}`,
-          is_a_template: true,
-          power_state: "Halted",
-          tags,
-          other_config: {
-            "xcpng-templates-template": input.templateName,
-            "xcpng-templates-build-id": input.buildId,
-            "xcpng-templates-os": `${osVersion.distro} ${osVersion.major}`,
-          },
-          memory_static_max: memory,
-          memory_dynamic_max: memory,
-          memory_dynamic_min: memory,
-          memory_static_min: Math.min(256 * MIB, memory),
-          VCPUs_max: vcpus,
-          VCPUs_at_startup: vcpus,
-          HVM_boot_policy: "BIOS order",
-          HVM_boot_params: { order: "cdn", firmware: "bios" },
-          platform: {
-            acpi: "1",
-            apic: "true",
-            pae: "true",
-            nx: "true",
-            viridian: "false",
-            "device-model": "qemu-upstream-compat",
-          },
-          domain_type: "hvm",
-          VBDs: ["OpaqueRef:vbd0"],
-          VIFs: [],
-          guest_metrics: "OpaqueRef:gm",
-        },
-      },
-      VBD: {
-        "OpaqueRef:vbd0": {
-          VM: vm,
-          VDI: "OpaqueRef:vdi0",
-          userdevice: "0",
-          bootable: true,
-          type: "Disk",
-          mode: "RW",
-        },
-      },
-      VDI: {
-        "OpaqueRef:vdi0": {
-          name_label: `${name}-root`,
-          name_description: `root disk of ${name}`,
-          SR: "OpaqueRef:sr",
-          virtual_size: source.virtualSize,
-          type: "system",
-          VBDs: ["OpaqueRef:vbd0"],
-        },
-      },
-      SR: { "OpaqueRef:sr": { name_label: "local build", VDIs: ["OpaqueRef:vdi0"] } },
-      VM_guest_metrics: {
-        "OpaqueRef:gm": { os_version: osVersion, PV_drivers_detected: false },
-      },
-    }),
+    vm: VM_REF,
+    records: mapRecordLookup(
+      templateRecords(input, { name, tags, osVersion, virtualSize: source.virtualSize }),
+    ),
     diskSource: () => source,
   });
   // An exact length: xapi's /import refuses chunked transfer encoding.
