@@ -9,9 +9,9 @@ import { changedKeys, diffResult } from "./dynamic/diff";
 import { ProviderBase } from "./dynamic/provider-base";
 import { s3Failure } from "./dynamic/s3-failure";
 import { STACK_METADATA } from "./artifact-sweep";
+import { AcceptanceRefusedError } from "./errors";
 import type { AcceptanceSummary } from "./catalogue-document";
 import { siblingKey } from "./layout";
-import { XcpngError } from "../lib/errors";
 import type { ArtifactStore } from "./store";
 
 /**
@@ -171,7 +171,7 @@ export class AcceptanceProvider
         throw new AcceptanceRefusedError(
           `${failure.message}\nThe console logs are kept at ${consoleKeys.map((k) => `s3://${store.bucket}/${k}`).join(", ")}. ` +
             `Nothing was promoted: stable still points at the previous accepted build. Fix the image and run 'pulumi up'.`,
-          failure,
+          { cause: failure },
         );
       }
       return summary;
@@ -234,14 +234,6 @@ export class AcceptanceProvider
     } catch (e) {
       throw s3Failure(e, `${PREFIX}: recording the result in s3://${bucket}/${key}`);
     }
-  }
-}
-
-export class AcceptanceRefusedError extends XcpngError {
-  readonly failure: AcceptanceFailedError;
-  constructor(message: string, failure: AcceptanceFailedError) {
-    super("ACCEPTANCE_FAILED", message, { cause: failure });
-    this.failure = failure;
   }
 }
 

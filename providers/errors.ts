@@ -62,3 +62,13 @@ export class ArtifactExportError extends XcpngError {
     super("ARTIFACT_EXPORT_FAILED", message, options);
   }
 }
+
+/**
+ * The stored artifact booted but failed checks: the message names each failing check with its evidence and where
+ * the console logs are kept; nothing was promoted. `cause` is lib/acceptance's verdict.
+ */
+export class AcceptanceRefusedError extends XcpngError {
+  constructor(message: string, options: ErrorOptions) {
+    super("ACCEPTANCE_FAILED", message, options);
+  }
+}
