@@ -2,8 +2,10 @@
  * The Replica's transfer: an artifact streamed from S3 (`GetObject`) straight into a pool's `PUT /import`, with no
  * temporary file and bounded memory, checked on the way.
  *
- *   GetObject body ─pipe→ XVA verifier (every chunk's checksum, SHA-256 of the bytes) ─pipe→ tail gate ─→ PUT /import
+ *   GetObject body → XVA verifier (every chunk's checksum, SHA-256) → branch per import → tail gate → PUT /import
  *
+ * - The read and its verification are shared by every import of the build that starts together (one per fleet
+ *   pool): artifact-fanout.ts. Alone, it is one branch.
  * - The exact length is the object's ContentLength (xapi refuses chunked uploads), which must be the pointer's size.
  * - The tail gate holds back the last chunk's worth of bytes until the whole stream is verified and its SHA-256 is
  *   the pointer's: on a mismatch the pool never gets a complete archive, so its import fails and xapi removes what
@@ -13,16 +15,15 @@
  * - Compressed artifacts (gzip, zstd, as xapi's `/export?use_compression=` writes them) go through as stored: the
  *   verifier and xapi's importer both recognise them from their first bytes (import.ml `with_open_archive`).
  *
- * Memory: the verifier's budget (its 1 MiB feed queue and one chunk), the gate's hold (1 MiB + 64 KiB), and
- * one stream buffer per stage, whatever the artifact's size.
+ * Memory: the verifier's budget (its 1 MiB feed queue and one chunk), each branch's buffer (4 MiB), the gate's
+ * hold (1 MiB + 64 KiB) per import, and one stream buffer per stage, whatever the artifact's size.
  */
-import { Readable } from "node:stream";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { isXcpngError, messageOf } from "../lib/errors";
 import type { XapiSession } from "../lib/xapi/client";
-import { createXvaVerifier, XVA_CHUNK_SIZE_BYTES, type XvaVerification } from "../lib/xva";
+import { XVA_CHUNK_SIZE_BYTES, XvaChecksumError, XvaFormatError, type XvaVerification } from "../lib/xva";
+import { joinArtifactRead, type FanoutTuning } from "./artifact-fanout";
 import type { ArtifactCompression, ChannelPointer } from "./catalogue-document";
-import { S3StoreError } from "../lib/s3/errors";
 import { s3Failure } from "./dynamic/s3-failure";
 import { ReplicaError } from "./errors";
 import type { ArtifactStore } from "./store";
@@ -173,6 +174,8 @@ export interface StreamImportJob {
   readonly query: Readonly<Record<string, string>>;
   readonly taskLabel: string;
   readonly onProgress: (sentBytes: number, totalBytes: number) => void;
+  /** How imports of one build share a read. @default DEFAULT_FANOUT_TUNING */
+  readonly fanout?: FanoutTuning;
 }
 
 export interface StreamImportResult {
@@ -181,6 +184,8 @@ export interface StreamImportResult {
   readonly verification: XvaVerification;
   readonly bytes: number;
   readonly seconds: number;
+  /** Imports that shared this one's read of the store (1: it read alone). */
+  readonly sharedBy: number;
 }
 
 /** The error for a stored artifact that is not what its pointer says. */
@@ -193,46 +198,6 @@ function integrity(job: StreamImportJob, detail: string, cause?: unknown): Repli
       `or corrupted?) and the catalogue index.`,
     cause === undefined ? undefined : { cause },
   );
-}
-
-/** GetObject of the artifact: its body and its length, checked against the pointer and the manifest. */
-async function openArtifact(
-  job: StreamImportJob,
-): Promise<{ body: Readable; length: number; compression?: ArtifactCompression }> {
-  const { store, build } = job;
-  let got;
-  try {
-    got = await job.s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: build.key }));
-  } catch (e) {
-    throw s3Failure(e, `reading s3://${store.bucket}/${build.key}`);
-  }
-  const body = got.Body;
-  if (!(body instanceof Readable)) {
-    throw new ReplicaError(
-      "REPLICA_IMPORT_FAILED",
-      job.poolName,
-      `${job.what}: the S3 client gave no stream for s3://${store.bucket}/${build.key}; expected a Node Readable.`,
-    );
-  }
-  const checked = pointerProblems(build, job.manifest, {
-    ...(got.ContentLength !== undefined ? { contentLength: got.ContentLength } : {}),
-    ...(got.ContentEncoding !== undefined ? { contentEncoding: got.ContentEncoding } : {}),
-  });
-  if (checked.problems.length > 0) {
-    body.destroy();
-    throw new ReplicaError(
-      "REPLICA_INTEGRITY",
-      job.poolName,
-      `${job.what}: s3://${store.bucket}/${build.key} does not match the channel's pointer (build ` +
-        `${build.buildId}): ${checked.problems.join("; ")}. Nothing was sent to the pool. Check the store and the ` +
-        `catalogue index, then run 'pulumi up' again.`,
-    );
-  }
-  return {
-    body,
-    length: build.sizeBytes,
-    ...(checked.compression !== undefined ? { compression: checked.compression } : {}),
-  };
 }
 
 /** The VM refs of an `/import` task's result (an XML-RPC array of refs). */
@@ -248,67 +213,69 @@ function vmRefsOf(result: unknown, job: StreamImportJob): string[] {
 }
 
 /**
- * Streams the artifact into `PUT /import` through the verifier and the tail gate; resolves with the new VM refs
- * once the pool completed the import and every check passed. On any failure the pool keeps nothing of this
+ * Streams the artifact into `PUT /import` through the shared read (artifact-fanout.ts: one GetObject and one
+ * verification for every import of this build starting together) and the tail gate; resolves with the new VM
+ * refs once the pool completed the import and every check passed. On any failure the pool keeps nothing of this
  * import (its own cleanup), and the error says whose failure it was: the store's, the artifact's, or the pool's.
  */
 export async function streamImport(x: XapiSession, job: StreamImportJob): Promise<StreamImportResult> {
   const started = Date.now();
-  const { body, length, compression } = await openArtifact(job);
-  const verifier = createXvaVerifier();
+  const { store, build } = job;
+  const branch = await joinArtifactRead(
+    { s3: job.s3, store, key: build.key, sha256: build.sha256 },
+    job.fanout,
+  );
+  const checked = pointerProblems(build, job.manifest, branch.object);
+  if (checked.problems.length > 0) {
+    branch.stream.destroy();
+    throw new ReplicaError(
+      "REPLICA_INTEGRITY",
+      job.poolName,
+      `${job.what}: s3://${store.bucket}/${build.key} does not match the channel's pointer (build ` +
+        `${build.buildId}): ${checked.problems.join("; ")}. Nothing was sent to the pool. Check the store and the ` +
+        `catalogue index, then run 'pulumi up' again.`,
+    );
+  }
+  const { compression } = checked;
   /** Our side's first failure (store, XVA, digest); after `settled`, errors are teardown and mean nothing. */
   let ours: Error | undefined;
   let settled = false;
   const gate = new TailGate(TAIL_HOLD_BYTES, async () => {
     try {
-      const v = await verifier.verification;
-      if (v.sha256 !== job.build.sha256) {
-        throw integrity(job, `its SHA-256 is ${v.sha256}, the pointer's ${job.build.sha256}`);
+      const v = await branch.verification;
+      if (v.sha256 !== build.sha256) {
+        throw integrity(job, `its SHA-256 is ${v.sha256}, the pointer's ${build.sha256}`);
       }
       if (compression !== undefined && v.compression !== compression) {
         throw integrity(job, `it is ${v.compression}-compressed, declared ${compression}`);
       }
     } catch (e) {
-      ours ??= e instanceof Error ? e : new Error(String(e));
-      throw e;
+      ours ??= asIntegrity(job, e);
+      throw ours;
     }
   });
   // The gate may fail before putResource attaches to it (the pool's task is created first): the failure is
   // recorded in `ours` and reported from there, never as an unhandled stream error.
   gate.on("error", () => undefined);
-  const fail = (e: Error) => {
+  branch.stream.on("error", (e) => {
     if (settled) return;
-    ours ??= e;
-    gate.destroy(e);
-  };
-  let read = 0;
-  body.on("data", (c: Buffer) => (read += c.length));
-  body.on("error", (e) => {
-    const code = (e as { code?: unknown }).code;
-    fail(
-      new S3StoreError(
-        `reading s3://${job.store.bucket}/${job.build.key} from the store broke off after ${read} of ${length} ` +
-          `bytes (${typeof code === "string" ? code : messageOf(e)})`,
-        typeof code === "string" ? code : undefined,
-        { cause: e },
-      ),
-    );
+    ours ??= asIntegrity(job, e);
+    gate.destroy(ours);
   });
-  verifier.on("error", (e) => fail(isXcpngError(e) ? integrity(job, e.message, e) : e));
-  // pipe, not pipeline: a failure on the pool's side must not be mistaken for one of ours (see `fail`).
-  body.pipe(verifier).pipe(gate);
+  branch.stream.pipe(gate);
   try {
     const result = await x.putResource("/import", job.query, gate, {
-      lengthBytes: length,
+      lengthBytes: build.sizeBytes,
       taskLabel: job.taskLabel,
       onProgress: job.onProgress,
     });
     settled = true;
     return {
       vmRefs: vmRefsOf(result, job),
-      verification: await verifier.verification,
-      bytes: length,
+      verification: await branch.verification,
+      bytes: build.sizeBytes,
       seconds: (Date.now() - started) / 1000,
+      sharedBy: branch.shared(),
     };
   } catch (e) {
     settled = true;
@@ -321,7 +288,12 @@ export async function streamImport(x: XapiSession, job: StreamImportJob): Promis
     });
   } finally {
     settled = true;
-    body.destroy();
-    verifier.destroy();
+    branch.stream.destroy();
   }
+}
+
+/** The artifact's own failures (a bad chunk, a truncated archive) as integrity errors; others as they are. */
+function asIntegrity(job: StreamImportJob, e: unknown): Error {
+  if (e instanceof XvaFormatError || e instanceof XvaChecksumError) return integrity(job, e.message, e);
+  return e instanceof Error ? e : new Error(String(e));
 }

@@ -650,7 +650,8 @@ export class ReplicaProvider
     const mbps = r.bytes / 1e6 / Math.max(r.seconds, 0.001);
     console.log(
       `${what}: imported build ${inputs.build.buildId} as ${f.uuid} in ${r.seconds.toFixed(1)} s ` +
-        `(${mbps.toFixed(1)} MB/s): ${r.verification.chunks} chunks and the SHA-256 verified, ` +
+        `(${mbps.toFixed(1)} MB/s${r.sharedBy > 1 ? `, one read of the store shared by ${r.sharedBy} pools` : ""}): ` +
+        `${r.verification.chunks} chunks and the SHA-256 verified, ` +
         `${osFromGuestMetrics(f.osVersion)?.name ?? "unknown OS"}, ${f.disks.length} disk(s); ` +
         `provider peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
     );

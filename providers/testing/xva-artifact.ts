@@ -4,6 +4,7 @@
  * the layout's key, as the Artifact provider stores them. Returns the channel pointer the program would pass.
  */
 import { createHash, randomBytes } from "node:crypto";
+import type { Readable } from "node:stream";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import {
   type DiskSource,
@@ -14,7 +15,7 @@ import {
   mapRecordLookup,
 } from "../../lib/xva";
 import type { ArtifactManifest } from "../artifact";
-import { artifactKeys } from "../layout";
+import { artifactKeys, type ArtifactKeys } from "../layout";
 import type { ReplicaBuild } from "../replica-import";
 import type { ArtifactStore } from "../store";
 
@@ -44,7 +45,7 @@ export function smallDisk(bytes: number, headBytes = 4096): Buffer {
 const DEBIAN_12 = { distro: "debian", major: "12", minor: "5", name: "Debian GNU/Linux 12 (bookworm)" };
 
 /** The XVA of the fixture's template, as a stream. */
-export function xvaStream(f: XvaFixture): NodeJS.ReadableStream {
+export function xvaStream(f: XvaFixture): Readable {
   const source = Buffer.isBuffer(f.disk) ? bufferDiskSource(f.disk) : f.disk;
   const exp = buildXvaExport({
     vm: "OpaqueRef:vm",
@@ -83,29 +84,23 @@ export async function xvaBytes(f: XvaFixture): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** The keys of the fixture's artifact exported at `at`, as the layout places them. */
+export function fixtureKeys(store: ArtifactStore, f: XvaFixture, at: Date): ArtifactKeys {
+  return artifactKeys(store.prefix, "debian", "12", f.templateName, at);
+}
+
 /**
- * Stores `bytes` (the fixture's XVA, or a deliberately altered copy) and a manifest under the layout's keys.
- * `manifestSha256` and `manifestSizeBytes` default to the stored bytes' own.
+ * Writes the manifest the Artifact provider would write beside the XVA (`sha256` and `sizeBytes` as claimed), and
+ * returns the channel pointer the program would pass.
  */
-export async function publishArtifact(
+export async function putManifest(
   s3: S3Client,
   store: ArtifactStore,
   f: XvaFixture,
-  bytes: Buffer,
-  at: Date,
-  claimed: { readonly sha256?: string; readonly sizeBytes?: number } = {},
+  keys: ArtifactKeys,
+  sha256: string,
+  sizeBytes: number,
 ): Promise<ReplicaBuild> {
-  const keys = artifactKeys(store.prefix, "debian", "12", f.templateName, at);
-  const sha256 = claimed.sha256 ?? createHash("sha256").update(bytes).digest("hex");
-  const sizeBytes = claimed.sizeBytes ?? bytes.length;
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: store.bucket,
-      Key: keys.key,
-      Body: bytes,
-      ContentType: "application/octet-stream",
-    }),
-  );
   const compression = f.compression ?? "none";
   const manifest: ArtifactManifest & { compression?: XvaCompression } = {
     schema: "xcpng-templates/manifest@1",
@@ -145,4 +140,29 @@ export async function publishArtifact(
     sizeBytes,
     ...(compression !== "none" ? { compression } : {}),
   };
+}
+
+/**
+ * Stores `bytes` (the fixture's XVA, or a deliberately altered copy) and a manifest under the layout's keys.
+ * `claimed.sha256` and `claimed.sizeBytes` default to the stored bytes' own.
+ */
+export async function publishArtifact(
+  s3: S3Client,
+  store: ArtifactStore,
+  f: XvaFixture,
+  bytes: Buffer,
+  at: Date,
+  claimed: { readonly sha256?: string; readonly sizeBytes?: number } = {},
+): Promise<ReplicaBuild> {
+  const keys = fixtureKeys(store, f, at);
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: store.bucket,
+      Key: keys.key,
+      Body: bytes,
+      ContentType: "application/octet-stream",
+    }),
+  );
+  const sha256 = claimed.sha256 ?? createHash("sha256").update(bytes).digest("hex");
+  return putManifest(s3, store, f, keys, sha256, claimed.sizeBytes ?? bytes.length);
 }
