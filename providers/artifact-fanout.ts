@@ -45,9 +45,13 @@ export interface FanoutTuning {
   readonly branchBufferBytes: number;
 }
 
+/**
+ * A lone import waits `gatherMs` before its read starts (about 3 % of a 1 GiB import here); siblings started by the
+ * same `pulumi up` reach the import within that of each other (they do the same login, survey and manifest read).
+ */
 export const DEFAULT_FANOUT_TUNING: FanoutTuning = {
-  gatherMs: 500,
-  gatherMaxMs: 3000,
+  gatherMs: 200,
+  gatherMaxMs: 2000,
   stallMs: 30_000,
   branchBufferBytes: 4 * 1024 * 1024,
 };
