@@ -3,7 +3,7 @@
  * A bench, not a test: it prints figures and writes them to bench/results/fleet-<UTC time>.json; it asserts
  * nothing about them.
  *
- *   tools/with-env.sh tsx bench/fleet.ts [--sizes 1,8] [--fill 0.33] [--fleets 1,4,8] [--fleet-size 1]
+ *   tools/with-env.sh tsx bench/fleet.ts [--sizes 1,8] [--fill 0.33] [--runs 1] [--fleets 1,4,8] [--fleet-size 1]
  *       [--skip-transfer] [--skip-fleet] [--work-dir DIR] [--timeout-min 60]
  *
  * 1. versitygw on 127.0.0.1 and devpool instances as their own processes (HTTPS, self-signed certificate trusted
@@ -50,6 +50,8 @@ interface Options {
   readonly fill: number;
   readonly fleets: readonly number[];
   readonly fleetSizeGiB: number;
+  /** Rounds of the transfer comparison per size (medians reported): the machine is shared and noisy. */
+  readonly runs: number;
   readonly transfer: boolean;
   readonly fleet: boolean;
   readonly workParent: string;
@@ -64,6 +66,7 @@ function parseOptions(argv: readonly string[]): Options {
       fill: { type: "string", default: "0.33" },
       fleets: { type: "string", default: "1,4,8" },
       "fleet-size": { type: "string", default: "1" },
+      runs: { type: "string", default: "1" },
       "skip-transfer": { type: "boolean", default: false },
       "skip-fleet": { type: "boolean", default: false },
       "work-dir": { type: "string", default: os.tmpdir() },
@@ -91,6 +94,7 @@ function parseOptions(argv: readonly string[]): Options {
       (n) => Number.isInteger(n) && n >= 1 && n <= 64,
       "1..64",
     ),
+    runs: num("runs", values.runs, (n) => Number.isInteger(n) && n >= 1 && n <= 9, "1..9"),
     transfer: !values["skip-transfer"],
     fleet: !values["skip-fleet"],
     workParent: values["work-dir"],
@@ -155,9 +159,8 @@ async function runImporter(
   return { ...r, processWallSeconds: run.wallSeconds, gnuTimeMaxRssKiB: run.maxRssKiB };
 }
 
-interface TransferResult {
-  readonly sizeGiB: number;
-  readonly artifact: GeneratedArtifact;
+/** One round of the transfer comparison. */
+interface TransferSample {
   readonly s3ReadSeconds: number;
   readonly streaming: Awaited<ReturnType<typeof runImporter>>;
   readonly twoStep: {
@@ -166,6 +169,18 @@ interface TransferResult {
     readonly totalSeconds: number;
   };
   readonly importLibSeconds: number;
+}
+
+interface TransferResult {
+  readonly sizeGiB: number;
+  readonly artifact: GeneratedArtifact;
+  readonly samples: readonly TransferSample[];
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
 }
 
 /** VMs the curl import left (the pool gives curl no task result): those tagged with the build, removed. */
@@ -209,51 +224,55 @@ async function benchTransfer(ctx: Ctx, pool: PoolProcess, sizeGiB: number): Prom
   const file = path.join(ctx.work, `download-${sizeGiB}g.xva`);
   const caFile = path.join(ctx.work, "pool-ca.pem");
   fs.writeFileSync(caFile, pool.certificate);
+  const samples: TransferSample[] = [];
   try {
-    sync();
-    log(`${sizeGiB} GiB: S3 read alone (curl to /dev/null)`);
-    const s3Read = await curlS3Get({ ...s3job, output: "/dev/null" });
-    sync();
-    log(`${sizeGiB} GiB: the Replica provider, S3 → PUT /import (its own process)`);
-    const poolEntry = { name: pool.name, target: targetOf(pool), password: ctx.password };
-    const streaming = await runImporter(
-      ctx,
-      { mode: "replicate", pools: [poolEntry], build, removeAfter: true },
-      "replica",
-    );
-    sync();
-    log(`${sizeGiB} GiB: two-step: curl GET to ${path.basename(file)}, then curl PUT /import`);
-    const down = await curlS3Get({ ...s3job, output: file });
-    sync();
-    const up = await curlImport({
-      poolUrl: pool.url,
-      caFile,
-      username: "root",
-      password: ctx.password,
-      file,
-      scratchDir: ctx.work,
-      timeoutMs: ctx.o.timeoutMs,
-    });
-    await removeBuild(pool, ctx.password, buildId);
-    sync();
-    log(`${sizeGiB} GiB: pool import alone through lib/xapi, from the same file`);
-    const lib = await runImporter(
-      ctx,
-      { mode: "import-file", pools: [poolEntry], build, file, removeAfter: true },
-      "lib/xapi",
-    );
-    return {
-      sizeGiB,
-      artifact,
-      s3ReadSeconds: s3Read.wallSeconds,
-      streaming,
-      twoStep: {
-        downloadSeconds: down.wallSeconds,
-        importSeconds: up.wallSeconds,
-        totalSeconds: down.wallSeconds + up.loginSeconds + up.wallSeconds,
-      },
-      importLibSeconds: lib.pools[0]?.seconds ?? NaN,
-    };
+    for (let run = 1; run <= ctx.o.runs; run++) {
+      const label = ctx.o.runs > 1 ? ` (round ${run} of ${ctx.o.runs})` : "";
+      sync();
+      log(`${sizeGiB} GiB${label}: S3 read alone (curl to /dev/null)`);
+      const s3Read = await curlS3Get({ ...s3job, output: "/dev/null" });
+      sync();
+      log(`${sizeGiB} GiB${label}: the Replica provider, S3 → PUT /import (its own process)`);
+      const poolEntry = { name: pool.name, target: targetOf(pool), password: ctx.password };
+      const streaming = await runImporter(
+        ctx,
+        { mode: "replicate", pools: [poolEntry], build, removeAfter: true },
+        "replica",
+      );
+      sync();
+      log(`${sizeGiB} GiB${label}: two-step: curl GET to ${path.basename(file)}, then curl PUT /import`);
+      const down = await curlS3Get({ ...s3job, output: file });
+      sync();
+      const up = await curlImport({
+        poolUrl: pool.url,
+        caFile,
+        username: "root",
+        password: ctx.password,
+        file,
+        scratchDir: ctx.work,
+        timeoutMs: ctx.o.timeoutMs,
+      });
+      await removeBuild(pool, ctx.password, buildId);
+      sync();
+      log(`${sizeGiB} GiB${label}: pool import alone through lib/xapi, from the same file`);
+      const lib = await runImporter(
+        ctx,
+        { mode: "import-file", pools: [poolEntry], build, file, removeAfter: true },
+        "lib/xapi",
+      );
+      fs.rmSync(file, { force: true });
+      samples.push({
+        s3ReadSeconds: s3Read.wallSeconds,
+        streaming,
+        twoStep: {
+          downloadSeconds: down.wallSeconds,
+          importSeconds: up.wallSeconds,
+          totalSeconds: down.wallSeconds + up.loginSeconds + up.wallSeconds,
+        },
+        importLibSeconds: lib.pools[0]?.seconds ?? NaN,
+      });
+    }
+    return { sizeGiB, artifact, samples };
   } finally {
     fs.rmSync(file, { force: true });
     for (const key of [build.key, build.manifestKey])
@@ -307,33 +326,59 @@ async function benchFleet(ctx: Ctx, n: number, artifact: GeneratedArtifact): Pro
   }
 }
 
+/** The medians of one size's rounds, as the table shows them. */
+function transferFigures(r: TransferResult) {
+  const m = (f: (x: TransferSample) => number) => median(r.samples.map(f));
+  const s3Read = m((x) => x.s3ReadSeconds);
+  const importCurl = m((x) => x.twoStep.importSeconds);
+  const transfer = m((x) => x.streaming.pools[0]?.importSeconds ?? x.streaming.wallSeconds);
+  const create = m((x) => x.streaming.wallSeconds);
+  const twoStep = m((x) => x.twoStep.totalSeconds);
+  const slower = Math.max(s3Read, importCurl);
+  return {
+    bytes: r.artifact.build.sizeBytes,
+    s3Read,
+    importCurl,
+    importLib: m((x) => x.importLibSeconds),
+    slower,
+    transfer,
+    create,
+    download: m((x) => x.twoStep.downloadSeconds),
+    twoStep,
+    ofSlower: slower / transfer,
+    ratio: create / twoStep,
+    rssKiB: Math.max(...r.samples.map((x) => x.streaming.gnuTimeMaxRssKiB ?? x.streaming.maxRssKiB)),
+    cpu: m((x) => x.streaming.cpuUserSeconds + x.streaming.cpuSystemSeconds),
+  };
+}
+
 function printTransfer(results: readonly TransferResult[]): void {
   const rows = results.map((r) => {
-    const bytes = r.artifact.build.sizeBytes;
-    const slower = Math.max(r.s3ReadSeconds, r.twoStep.importSeconds);
-    const streamS = r.streaming.pools[0]?.importSeconds ?? r.streaming.wallSeconds;
-    const createS = r.streaming.wallSeconds;
-    const rss = r.streaming.gnuTimeMaxRssKiB ?? r.streaming.maxRssKiB;
-    const ofSlower = slower / streamS;
-    const ratio = createS / r.twoStep.totalSeconds;
+    const f = transferFigures(r);
+    const sec = (s: number) => `${round(s, 1)} (${mbps(f.bytes, s)})`;
     return [
       `${r.sizeGiB} GiB`,
-      round(bytes / 1e6, 0),
-      `${round(r.s3ReadSeconds, 1)} (${mbps(bytes, r.s3ReadSeconds)})`,
-      `${round(r.twoStep.importSeconds, 1)} (${mbps(bytes, r.twoStep.importSeconds)})`,
-      `${round(r.importLibSeconds, 1)} (${mbps(bytes, r.importLibSeconds)})`,
-      mbps(bytes, slower),
-      `${round(streamS, 1)} (${mbps(bytes, streamS)})`,
-      round(createS, 1),
-      `${round(ofSlower * 100, 0)} %`,
-      `${round(r.twoStep.downloadSeconds, 1)} + ${round(r.twoStep.importSeconds, 1)} = ${round(r.twoStep.totalSeconds, 1)}`,
-      round(ratio, 2),
-      kibToMiB(rss),
-      `${ofSlower >= TARGETS.ofSlowerMin ? "met" : "MISSED"} / ${ratio <= TARGETS.ratioMax ? "met" : "MISSED"} / ` +
-        `${(rss ?? Infinity) / 1024 < TARGETS.peakRssMiBBelow ? "met" : "MISSED"}`,
+      round(f.bytes / 1e6, 0),
+      sec(f.s3Read),
+      sec(f.importCurl),
+      sec(f.importLib),
+      mbps(f.bytes, f.slower),
+      sec(f.transfer),
+      round(f.create, 1),
+      round(f.cpu, 1),
+      `${round(f.ofSlower * 100, 0)} %`,
+      `${round(f.download, 1)} + ${round(f.importCurl, 1)} = ${round(f.twoStep, 1)}`,
+      round(f.ratio, 2),
+      kibToMiB(f.rssKiB),
+      `${f.ofSlower >= TARGETS.ofSlowerMin ? "met" : "MISSED"} / ${f.ratio <= TARGETS.ratioMax ? "met" : "MISSED"} / ` +
+        `${f.rssKiB / 1024 < TARGETS.peakRssMiBBelow ? "met" : "MISSED"}`,
     ];
   });
-  console.log("\nS3 → pool import, versitygw → devpool (MB = 10^6 bytes of XVA; seconds (MB/s); RSS in MiB)");
+  const runs = results[0]?.samples.length ?? 1;
+  console.log(
+    `\nS3 → pool import, versitygw → devpool (MB = 10^6 bytes of XVA; seconds (MB/s); RSS in MiB; ` +
+      `${runs > 1 ? `medians of ${runs} rounds, peak RSS the highest` : "one round"})`,
+  );
   console.log(
     table(
       [
@@ -345,6 +390,7 @@ function printTransfer(results: readonly TransferResult[]): void {
         "slower-of MB/s",
         "replica transfer",
         "replica create s",
+        "replica CPU s",
         "% of slower-of",
         "two-step GET + PUT s",
         "ratio create/two-step",
