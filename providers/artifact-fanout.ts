@@ -23,7 +23,7 @@ import { Readable } from "node:stream";
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
 import { XcpngError, messageOf } from "../lib/errors";
 import { S3StoreError } from "../lib/s3/errors";
-import { createXvaVerifier, type XvaVerification, type XvaVerifier } from "../lib/xva";
+import { chunksOf, createXvaVerifier, type XvaVerification, type XvaVerifier } from "../lib/xva";
 import { s3Failure } from "./dynamic/s3-failure";
 import type { ArtifactStore } from "./store";
 
@@ -246,7 +246,8 @@ class ReadGroup {
     );
     body.pipe(verifier);
     try {
-      for await (const chunk of verifier as AsyncIterable<Buffer>) {
+      // chunksOf, not the stream's own iterator: that one concatenates whatever is buffered into a new Buffer.
+      for await (const chunk of chunksOf(verifier)) {
         for (const b of this.branches) b.feed(chunk);
         await this.room(etag);
         if (this.live === 0) break;
