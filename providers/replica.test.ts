@@ -1,8 +1,9 @@
 import { expect } from "chai";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { PoolTarget, XapiSession } from "../lib/xapi/client";
 import { XapiError } from "../lib/xapi/errors";
 import { UNKNOWN } from "./dynamic/provider-code";
-import { MissingSecretError, ReplicaError } from "./errors";
+import { MissingSecretError, ReplicaError, ReplicaIncompleteError } from "./errors";
 import {
   ReplicaProvider,
   importedProblems,
@@ -264,6 +265,20 @@ class ScriptedReplicaProvider extends ReplicaProvider {
   protected override withPool<T>(_pool: PoolTarget, fn: (x: XapiSession) => Promise<T>): Promise<T> {
     return fn(this.session);
   }
+  /** A store that holds only manifests (of build(id) pointers); any other request fails the test. */
+  protected override s3Client(): S3Client {
+    return {
+      send: (cmd: unknown) => {
+        if (!(cmd instanceof GetObjectCommand) || !String(cmd.input.Key).endsWith(".manifest.json"))
+          throw new Error(`fake store: unexpected ${JSON.stringify((cmd as { input?: unknown }).input)}`);
+        const id = /st\/debian\/12\/([^/]+)\//.exec(String(cmd.input.Key))?.[1] ?? "";
+        const b = build(id);
+        const text = JSON.stringify({ ...b, os: "debian", version: "12", build: { buildId: id } });
+        return Promise.resolve({ Body: { transformToString: () => Promise.resolve(text) } });
+      },
+      destroy: () => undefined,
+    } as unknown as S3Client;
+  }
 }
 
 async function scripted(
@@ -406,6 +421,56 @@ describe("replica: tag moves and retention on the pool (scripted session: any ot
     expect((err as ReplicaError).message).to.match(
       /^replica: debian-12 on pool paris \(https:\/\/paris\.test\): .*u-orig.*build pool/,
     );
+  });
+
+  it("a replica placed by a run that stopped before recording it is adopted, not imported again", async () => {
+    const { p, session } = await scripted([
+      ...lookup("u-b2", ["build-id:b2", T, STABLE]),
+      ...lookup("u-b1", ["build-id:b1", T]),
+      allRecords({ "OpaqueRef:u-b3": { uuid: "u-b3", tags: ["build-id:b3", T] } }),
+      ...lookup("u-b3", ["build-id:b3", T]),
+      { method: "VM.add_tags", args: ["OpaqueRef:u-b3", STABLE] },
+      { method: "VM.remove_tags", args: ["OpaqueRef:u-b2", STABLE] },
+      { method: "VM.destroy", args: ["OpaqueRef:u-b1"] },
+      { method: "VDI.destroy", args: ["OpaqueRef:u-b1-vdi"] },
+    ]);
+    const r = await p.update("paris/debian-12", outputs, { ...inputs, build: build("b3") });
+    session.done();
+    expect((r.outs as ReplicaOutputs).replicas.map((x) => x.uuid)).to.deep.equal(["u-b3", "u-b2"]);
+  });
+
+  it("a new replica whose tagging fails is recorded anyway (partial failure), so the next up finishes it", async () => {
+    const { p, session } = await scripted([
+      ...lookup("u-b2", ["build-id:b2", T, STABLE]),
+      ...lookup("u-b1", ["build-id:b1", T]),
+      allRecords({ "OpaqueRef:u-b3": { uuid: "u-b3", tags: ["build-id:b3", T] } }),
+      ...lookup("u-b3", ["build-id:b3", T]),
+      {
+        method: "VM.add_tags",
+        args: ["OpaqueRef:u-b3", STABLE],
+        error: new XapiError("pool: HOST_OFFLINE", "HOST_OFFLINE", ["h"]),
+      },
+    ]);
+    const news = { ...inputs, build: build("b3"), __provider: "code" } as ReplicaInputs;
+    const err = await p.update("paris/debian-12", outputs, news).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    session.done();
+    expect(err).to.be.instanceOf(ReplicaIncompleteError);
+    const e = err as ReplicaIncompleteError;
+    expect(e.id).to.equal("paris/debian-12");
+    expect(e.poolName).to.equal("paris");
+    expect(e.message).to.match(
+      /^replica: debian-12 on pool paris .*build b3 was placed \(u-b3\).*HOST_OFFLINE/,
+    );
+    const props = e.properties as unknown as ReplicaOutputs & { __provider: string };
+    expect(props.uuid).to.equal("u-b3");
+    expect(props.__provider, "the engine needs the provider code in the recorded state").to.equal("code");
+    expect(
+      props.replicas.map((x) => x.uuid),
+      "every replica still on the pool is recorded",
+    ).to.deep.equal(["u-b3", "u-b2", "u-b1"]);
   });
 
   it("read: marks the gone and the altered, and nothing else", async () => {
