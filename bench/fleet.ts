@@ -195,6 +195,66 @@ async function removeBuild(p: PoolProcess, password: string, buildId: string): P
   });
 }
 
+/** One round of the comparison: S3 read alone, the Replica, the two-step way, the lib/xapi import from the file. */
+async function transferRound(
+  ctx: Ctx,
+  pool: PoolProcess,
+  r: {
+    sizeGiB: number;
+    build: GeneratedArtifact["build"];
+    s3job: Omit<Parameters<typeof curlS3Get>[0], "output">;
+    file: string;
+    caFile: string;
+    label: string;
+  },
+): Promise<TransferSample> {
+  const { sizeGiB, build, s3job, file, caFile, label } = r;
+  const buildId = build.buildId;
+  sync();
+  log(`${sizeGiB} GiB${label}: S3 read alone (curl to /dev/null)`);
+  const s3Read = await curlS3Get({ ...s3job, output: "/dev/null" });
+  sync();
+  log(`${sizeGiB} GiB${label}: the Replica provider, S3 → PUT /import (its own process)`);
+  const poolEntry = { name: pool.name, target: targetOf(pool), password: ctx.password };
+  const streaming = await runImporter(
+    ctx,
+    { mode: "replicate", pools: [poolEntry], build, removeAfter: true },
+    "replica",
+  );
+  sync();
+  log(`${sizeGiB} GiB${label}: two-step: curl GET to ${path.basename(file)}, then curl PUT /import`);
+  const down = await curlS3Get({ ...s3job, output: file });
+  sync();
+  const up = await curlImport({
+    poolUrl: pool.url,
+    caFile,
+    username: "root",
+    password: ctx.password,
+    file,
+    scratchDir: ctx.work,
+    timeoutMs: ctx.o.timeoutMs,
+  });
+  await removeBuild(pool, ctx.password, buildId);
+  sync();
+  log(`${sizeGiB} GiB${label}: pool import alone through lib/xapi, from the same file`);
+  const lib = await runImporter(
+    ctx,
+    { mode: "import-file", pools: [poolEntry], build, file, removeAfter: true },
+    "lib/xapi",
+  );
+  fs.rmSync(file, { force: true });
+  return {
+    s3ReadSeconds: s3Read.wallSeconds,
+    streaming,
+    twoStep: {
+      downloadSeconds: down.wallSeconds,
+      importSeconds: up.wallSeconds,
+      totalSeconds: down.wallSeconds + up.loginSeconds + up.wallSeconds,
+    },
+    importLibSeconds: lib.pools[0]?.seconds ?? NaN,
+  };
+}
+
 async function benchTransfer(ctx: Ctx, pool: PoolProcess, sizeGiB: number): Promise<TransferResult> {
   const buildId = `bench-${sizeGiB}g`;
   log(
@@ -228,49 +288,7 @@ async function benchTransfer(ctx: Ctx, pool: PoolProcess, sizeGiB: number): Prom
   try {
     for (let run = 1; run <= ctx.o.runs; run++) {
       const label = ctx.o.runs > 1 ? ` (round ${run} of ${ctx.o.runs})` : "";
-      sync();
-      log(`${sizeGiB} GiB${label}: S3 read alone (curl to /dev/null)`);
-      const s3Read = await curlS3Get({ ...s3job, output: "/dev/null" });
-      sync();
-      log(`${sizeGiB} GiB${label}: the Replica provider, S3 → PUT /import (its own process)`);
-      const poolEntry = { name: pool.name, target: targetOf(pool), password: ctx.password };
-      const streaming = await runImporter(
-        ctx,
-        { mode: "replicate", pools: [poolEntry], build, removeAfter: true },
-        "replica",
-      );
-      sync();
-      log(`${sizeGiB} GiB${label}: two-step: curl GET to ${path.basename(file)}, then curl PUT /import`);
-      const down = await curlS3Get({ ...s3job, output: file });
-      sync();
-      const up = await curlImport({
-        poolUrl: pool.url,
-        caFile,
-        username: "root",
-        password: ctx.password,
-        file,
-        scratchDir: ctx.work,
-        timeoutMs: ctx.o.timeoutMs,
-      });
-      await removeBuild(pool, ctx.password, buildId);
-      sync();
-      log(`${sizeGiB} GiB${label}: pool import alone through lib/xapi, from the same file`);
-      const lib = await runImporter(
-        ctx,
-        { mode: "import-file", pools: [poolEntry], build, file, removeAfter: true },
-        "lib/xapi",
-      );
-      fs.rmSync(file, { force: true });
-      samples.push({
-        s3ReadSeconds: s3Read.wallSeconds,
-        streaming,
-        twoStep: {
-          downloadSeconds: down.wallSeconds,
-          importSeconds: up.wallSeconds,
-          totalSeconds: down.wallSeconds + up.loginSeconds + up.wallSeconds,
-        },
-        importLibSeconds: lib.pools[0]?.seconds ?? NaN,
-      });
+      samples.push(await transferRound(ctx, pool, { sizeGiB, build, s3job, file, caFile, label }));
     }
     return { sizeGiB, artifact, samples };
   } finally {
