@@ -55,7 +55,7 @@ export function assertAwsCli(): void {
 }
 
 /** One JSON-RPC call to the pool (xapi's /jsonrpc), trusting its CA. */
-function jsonRpc(url: string, ca: string, method: string, params: unknown[]): Promise<unknown> {
+export function jsonRpc(url: string, ca: string, method: string, params: unknown[]): Promise<unknown> {
   const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method, params });
   return new Promise((resolve, reject) => {
     const req = https.request(

@@ -107,6 +107,8 @@ describe("devpool config and faults", () => {
     expect(() => parseFaults({ failMethods: [{ method: "VM.clone" }] }, "test")).to.throw(/method and times/);
     expect(() => parseFaults({ latencyMs: -1 }, "test")).to.throw(/latencyMs/);
     expect(() => parseFaults({ failImports: { times: 1.5 } }, "test")).to.throw(/failImports.times/);
+    expect(() => parseFaults({ cutImportAfterBytes: -1 }, "test")).to.throw(/cutImportAfterBytes/);
+    expect(parseFaults({ cutImportAfterBytes: 4096 }, "test")).to.deep.equal({ cutImportAfterBytes: 4096 });
   });
 
   it("counts method failures down, for the method and its Async twin, then lets calls through", () => {

@@ -32,6 +32,11 @@ export interface DevpoolFaults {
   readonly sessionIdleTimeoutMs?: number;
   /** Every `/export` stream is cut (connection closed, task failed) after this many bytes. */
   readonly cutExportAfterBytes?: number;
+  /**
+   * Every `/import` connection is cut (closed by the pool) once this many bytes of the body have arrived: the
+   * import fails as a premature end, its objects are removed and its task fails.
+   */
+  readonly cutImportAfterBytes?: number;
   /** `/import` tasks fail with this error. */
   readonly failImports?: ImportFailure;
 }
@@ -57,7 +62,14 @@ export function parseFaults(value: unknown, origin: string): DevpoolFaults {
     value,
   );
   const o = value as Record<string, unknown>;
-  const known = ["latencyMs", "failMethods", "sessionIdleTimeoutMs", "cutExportAfterBytes", "failImports"];
+  const known = [
+    "latencyMs",
+    "failMethods",
+    "sessionIdleTimeoutMs",
+    "cutExportAfterBytes",
+    "cutImportAfterBytes",
+    "failImports",
+  ];
   for (const k of Object.keys(o))
     check(known.includes(k), origin, `expected only keys ${known.join(", ")}`, k);
   if (o.latencyMs !== undefined) {
@@ -93,7 +105,7 @@ export function parseFaults(value: unknown, origin: string): DevpoolFaults {
       );
     }
   }
-  for (const k of ["sessionIdleTimeoutMs", "cutExportAfterBytes"] as const) {
+  for (const k of ["sessionIdleTimeoutMs", "cutExportAfterBytes", "cutImportAfterBytes"] as const) {
     check(o[k] === undefined || isCount(o[k]), origin, `${k} must be a non-negative integer`, o[k]);
   }
   if (o.failImports !== undefined) {
@@ -164,6 +176,10 @@ export class FaultState {
 
   get cutExportAfterBytes(): number | undefined {
     return this.faults.cutExportAfterBytes;
+  }
+
+  get cutImportAfterBytes(): number | undefined {
+    return this.faults.cutImportAfterBytes;
   }
 
   takeImportFailure(): ServerError | undefined {

@@ -8,10 +8,11 @@ import { XcpngError, type ErrorOptions } from "../lib/errors";
 /** A secret the operation needs is not in the stack's configuration. */
 export class MissingSecretError extends XcpngError {
   readonly key: string;
-  constructor(component: string, key: string) {
+  /** `command` is how to set it, when not `pulumi config set --secret <key>` (a `--path` into a structure). */
+  constructor(component: string, key: string, command = `pulumi config set --secret ${key}`) {
     super(
       "MISSING_SECRET",
-      `${component}: the stack has no ${key}: set it with 'pulumi config set --secret ${key}' ` +
+      `${component}: the stack has no ${key}: set it with '${command}' ` +
         `(the value is read from stdin when omitted), then run the command again.`,
     );
     this.key = key;
@@ -70,5 +71,70 @@ export class ArtifactExportError extends XcpngError {
 export class AcceptanceRefusedError extends XcpngError {
   constructor(message: string, options: ErrorOptions) {
     super("ACCEPTANCE_FAILED", message, options);
+  }
+}
+
+/**
+ * The resource was created but is not usable (Pulumi's "initialization failure"): the engine records `id` (so
+ * `destroy` can remove it) and fails the update with `reasons`. The dynamic-provider host reads exactly these
+ * fields (`id`, `properties`, `reasons`) from a thrown error (@pulumi/pulumi cmd/dynamic-provider,
+ * grpcResponseFromError).
+ */
+export abstract class ResourceInitError extends XcpngError {
+  readonly id: string;
+  readonly properties: Readonly<Record<string, unknown>>;
+  readonly reasons: readonly string[];
+  constructor(
+    code: string,
+    message: string,
+    init: { id: string; properties: object; reasons: readonly string[] },
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+    this.id = init.id;
+    this.properties = { ...init.properties };
+    this.reasons = [...init.reasons];
+  }
+}
+
+export type ReplicaErrorCode =
+  /** Streaming the artifact into the pool failed (the pool, the store, or the transfer); nothing is left. */
+  | "REPLICA_IMPORT_FAILED"
+  /** The stored artifact is not the one the channel points to (size, SHA-256, manifest, compression). */
+  | "REPLICA_INTEGRITY"
+  /** The imported template is not what the build says (tag, template flag, disks, OS); it was removed. */
+  | "REPLICA_VERIFICATION_FAILED"
+  /** The pool already holds a copy of the build the fleet did not place (the build pool, or a copy by hand). */
+  | "REPLICA_FOREIGN_COPY"
+  /** Anything else that failed while reconciling one pool's replicas. */
+  | "REPLICA_FAILED";
+
+/**
+ * One template's replica on one fleet pool could not be placed. The message names the pool (the fleet's name and
+ * URL), so among many failing resources each says where; `poolName` carries it for callers.
+ */
+export class ReplicaError extends XcpngError {
+  declare readonly code: ReplicaErrorCode;
+  readonly poolName: string;
+  constructor(code: ReplicaErrorCode, poolName: string, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.poolName = poolName;
+  }
+}
+
+/**
+ * A replica was imported and recorded, but a later step (moving the channel tag, removing replicas beyond
+ * retention) failed: the engine records the new state, so the next `up` finishes the job and nothing is orphaned.
+ */
+export class ReplicaIncompleteError extends ResourceInitError {
+  readonly poolName: string;
+  constructor(
+    poolName: string,
+    message: string,
+    init: { id: string; properties: object; reasons: readonly string[] },
+    options?: ErrorOptions,
+  ) {
+    super("REPLICA_INCOMPLETE", message, init, options);
+    this.poolName = poolName;
   }
 }

@@ -219,6 +219,13 @@ export async function importVm(
   ]);
   const counter = { bytes: 0 };
   const input = requestBody(req, counter);
+  const cutAfter = engine.faults.cutImportAfterBytes;
+  if (cutAfter !== undefined) {
+    // After requestBody's own listener has counted the piece: the connection goes as a pool dying mid-import.
+    req.on("data", () => {
+      if (counter.bytes >= cutAfter && !t.socket.destroyed) t.socket.destroy();
+    });
+  }
   const state: { plan?: ImportPlan; writer?: DiskWriter | undefined } = {};
   try {
     succeed(t, await receiveXva(t, input, sr, state));

@@ -91,6 +91,7 @@ export type {
   XvaRecord,
 } from "./schema";
 export { type WriteXvaDisksOptions, writeXvaDisksToFiles } from "./sparse-files";
+export { chunksOf } from "./stream-chunks";
 export { xvaTarLength, xvaTarLengthBound } from "./stream-length";
 export { type XvaVerification, XvaVerifier, createXvaVerifier } from "./verify";
 export { type XvaWriterOptions, createXvaWriter } from "./writer";

@@ -3,7 +3,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { createS3Client, type S3Location } from "../../lib/s3/client";
 import { withXapi, type PoolTarget, type XapiSession } from "../../lib/xapi/client";
 import { MissingSecretError } from "../errors";
-import { NO_SECRETS, stackSecretsFrom, type StackSecrets } from "./stack-secrets";
+import { NO_SECRETS, configValueAt, stackSecretsFrom, type StackSecrets } from "./stack-secrets";
 
 /**
  * What every provider of the project shares: the stack's secrets read in `configure`, the pool password check
@@ -47,12 +47,24 @@ export abstract class ProviderBase {
     return this.secrets.poolPassword;
   }
 
-  /** Runs `fn` with a logged-in session on `pool`, logged out afterwards whatever happens. */
-  protected withPool<T>(pool: PoolTarget, fn: (x: XapiSession) => Promise<T>): Promise<T> {
-    return withXapi(this.asUser(pool), this.poolPassword(), fn);
+  /**
+   * A secret of the stack's config named by the program (a key, or `key.path` into a structured secret: each
+   * fleet pool's password), undefined when it is not set. Read in the provider process only: the program passes
+   * the key's name, never the value, so the value never reaches inputs or state.
+   */
+  protected configSecret(keyPath: string): string | undefined {
+    return this.config === undefined ? undefined : configValueAt(this.config, keyPath);
   }
 
-  /** The pool as this run logs in to it: the environment's user name, when given, replaces the stack's. */
+  /**
+   * Runs `fn` with a logged-in session on `pool`, logged out afterwards whatever happens. `password` defaults to
+   * the build pool's (`poolPassword`, and then the environment's user name applies); a fleet pool passes its own.
+   */
+  protected withPool<T>(pool: PoolTarget, fn: (x: XapiSession) => Promise<T>, password?: string): Promise<T> {
+    return withXapi(password === undefined ? this.asUser(pool) : pool, password ?? this.poolPassword(), fn);
+  }
+
+  /** The build pool as this run logs in to it: the environment's user name, when given, replaces the stack's. */
   protected asUser(pool: PoolTarget): PoolTarget {
     return this.secrets.poolUsername === undefined ? pool : { ...pool, username: this.secrets.poolUsername };
   }

@@ -72,3 +72,30 @@ export function stackSecretsFrom(
     .sort((a, b) => b.length - a.length);
   return { poolPassword, poolUsername, s3, values };
 }
+
+/**
+ * A value of the stack's config by key, or by `key.sub.path` into a structured value as
+ * `pulumi config set --path --secret fleetPoolPasswords.paris` writes it (the provider host hands a structured
+ * value over as its JSON text). Keys are qualified with the project unless they name one (`other:key`).
+ * Undefined when absent, empty, or not a string at that path.
+ */
+export function configValueAt(config: pulumi.dynamic.Config, keyPath: string): string | undefined {
+  const qualify = (k: string) => (k.includes(":") ? k : `${PROJECT}:${k}`);
+  const whole = config.get(qualify(keyPath));
+  if (whole !== undefined) return whole === "" ? undefined : whole;
+  const [key, ...path] = keyPath.split(".");
+  if (key === undefined || key === "" || path.length === 0) return undefined;
+  const text = config.get(qualify(key));
+  if (text === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+  for (const seg of path) {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+    v = (v as Record<string, unknown>)[seg];
+  }
+  return typeof v === "string" && v !== "" ? v : undefined;
+}

@@ -1,7 +1,8 @@
 /**
  * A reverse proxy in front of an S3 endpoint (versitygw on loopback, plain HTTP) that can refuse upload parts:
  * S3 failing mid-upload, as the real store does it (HTTP 500 InternalError, after every retry), for the Pulumi
- * e2e where no client seam can be reached. Requests pass through untouched otherwise, Host header included, so
+ * e2e where no client seam can be reached; and cut object downloads midway (the connection closes after N bytes
+ * of a GetObject body, as a store or network dying mid-read). Requests pass through untouched otherwise, Host header included, so
  * SigV4 signatures made for the proxy's address still verify at the store.
  */
 import * as http from "node:http";
@@ -12,6 +13,10 @@ export interface S3FaultProxy {
   readonly endpoint: string;
   /** While set, every UploadPart from this part number on is refused. */
   failPartsFrom(partNumber: number | undefined): void;
+  /** While set, every GetObject body is cut (connection destroyed) after this many bytes. */
+  cutDownloadsAfter(bytes: number | undefined): void;
+  /** GetObject bodies cut so far. */
+  readonly cutDownloads: number;
   /** UploadPart requests refused so far. */
   readonly refusedParts: number;
   /**
@@ -30,6 +35,8 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
   let refused = 0;
   let readOnly = false;
   const writesRefused: string[] = [];
+  let cutAfter: number | undefined;
+  let cut = 0;
   const upstreams = new Set<http.ClientRequest>();
   const server = http.createServer((req, res) => {
     // A client that hangs up (a cancelled part) must not take the proxy down: errors end the exchange.
@@ -71,6 +78,25 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
       (r) => {
         r.on("error", () => res.destroy());
         res.writeHead(r.statusCode ?? 502, r.headers);
+        const limit = cutAfter;
+        // An object's body (a path-style GET of bucket/key, answered 200): cut it once `limit` bytes went through.
+        const isObject = url.pathname.split("/").filter(Boolean).length >= 2;
+        if (limit !== undefined && req.method === "GET" && r.statusCode === 200 && isObject) {
+          let sent = 0;
+          r.on("data", (c: Buffer) => {
+            if (res.destroyed) return;
+            if (sent + c.length < limit) {
+              sent += c.length;
+              res.write(c);
+              return;
+            }
+            res.write(c.subarray(0, limit - sent), () => res.socket?.destroy());
+            sent = limit;
+            cut++;
+            r.destroy();
+          });
+          return;
+        }
         r.pipe(res);
       },
     );
@@ -100,6 +126,12 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     },
     get writesRefused() {
       return writesRefused;
+    },
+    cutDownloadsAfter: (n) => {
+      cutAfter = n;
+    },
+    get cutDownloads() {
+      return cut;
     },
     stop: () =>
       new Promise<void>((resolve) => {
