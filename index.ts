@@ -58,8 +58,11 @@ const index = new CatalogueIndex(
   },
   { dependsOn: [bucket, ...templates.flatMap((g) => [g.artifact, ...(g.acceptance ? [g.acceptance] : [])])] },
 );
-// Then the pool: channel tags moved, templates of builds no longer kept destroyed.
+// Then the pool: channel tags moved, templates of builds no longer kept destroyed; and the fleet: every fleet pool
+// gets the build of its channel, straight from S3.
 for (const g of templates) g.placeChannels(index);
+const fleet = cfg.fleet;
+const replicas = fleet ? templates.flatMap((g) => g.placeOnFleet(index, fleet, store)) : [];
 
 // AWS-only extra: a least-privilege IAM user for the CI runner (its plugin is needed only on such stacks).
 const ciAccess = cfg.s3.aws ? new CiAccess("ci", { bucket: bucket.bucket }) : undefined;
@@ -67,6 +70,14 @@ const ciAccess = cfg.s3.aws ? new CiAccess("ci", { bucket: bucket.bucket }) : un
 export const bucketName = bucket.bucket;
 export const ciUser = ciAccess ? ciAccess.user.name : "none (s3.aws is false)";
 export const indexKey = index.key;
+/** Where each template's channels are placed on the fleet: one row per template, pool and channel. */
+export const fleetReplicas = replicas.map((r) => ({
+  pool: r.poolName,
+  template: r.templateName,
+  channel: r.channel,
+  buildId: r.build.apply((b) => b?.buildId ?? "(none yet)"),
+  uuid: r.uuid,
+}));
 /** What is built: one row per template (the table `npm start` prints). */
 export const built = templates.map((g) => ({
   name: g.config.name,

@@ -8,6 +8,8 @@ import type { TemplateConfig } from "../providers/config/stack-config";
 import { PackerBuild } from "../providers/packer-build";
 import { PoolChannels } from "../providers/pool-channels";
 import { PoolTemplate } from "../providers/pool-template";
+import { Replica, type ReplicaBuild } from "../providers/replica";
+import { fleetPasswordKey, type FleetConfig, type FleetPoolConfig } from "../providers/config/fleet-config";
 import type { TemplateSources } from "../providers/source-hash";
 import type { ArtifactStore } from "../providers/store";
 import type { StoredArtifact } from "../providers/stored-artifact";
@@ -183,6 +185,45 @@ export class GoldenTemplate extends pulumi.ComponentResource {
   }
 
   /**
+   * After the index is published: each fleet pool the catalogue places this template on gets the build of its
+   * channel, streamed from S3 (one Replica per pool and channel).
+   */
+  placeOnFleet(index: pulumi.Resource, fleet: FleetConfig, store: ArtifactStore): Replica[] {
+    const t = this.config;
+    return (["stable", "candidate"] as const).flatMap((channel) =>
+      t.fleet[channel].map((poolName) => {
+        const pool = fleet.pools.find((p) => p.name === poolName) as FleetPoolConfig;
+        const { srUuid } = pool;
+        const target: PoolTarget = {
+          url: pool.url,
+          username: pool.username,
+          insecureSkipVerify: pool.insecureSkipVerify,
+          ...(pool.caCertificate !== undefined ? { caCertificate: pool.caCertificate } : {}),
+          ...(pool.certificateFingerprint !== undefined
+            ? { certificateFingerprint: pool.certificateFingerprint }
+            : {}),
+        };
+        return new Replica(
+          `${t.name}-${channel}-on-${poolName}`,
+          {
+            pool: target,
+            poolName,
+            passwordKey: fleetPasswordKey(poolName),
+            templateName: t.name,
+            channel,
+            build: this.plan.apply((p) => channelBuild(p, channel)),
+            store,
+            poolRetention: fleet.poolRetention,
+            maxConcurrentImports: fleet.maxConcurrentImports,
+            ...(srUuid !== undefined ? { srUuid } : {}),
+          },
+          { parent: this, dependsOn: [index] },
+        );
+      }),
+    );
+  }
+
+  /**
    * After the index is published: the channel and revocation tags on the pool's templates, and the templates of
    * builds publication no longer keeps destroyed.
    */
@@ -218,6 +259,20 @@ function buildRecords(
     const acceptance = results[b.buildId];
     return { ...b, ...(acceptance !== undefined ? { acceptance } : {}) };
   });
+}
+
+/** The pointer a fleet replica needs for the build a channel names, or null while the channel has none (pure). */
+export function channelBuild(plan: PublicationPlan, channel: "stable" | "candidate"): ReplicaBuild | null {
+  const id = plan.channels[channel];
+  const b = id === undefined ? undefined : plan.kept.find((k) => k.buildId === id);
+  if (b === undefined) return null;
+  return {
+    buildId: b.buildId,
+    key: b.key,
+    manifestKey: b.manifestKey,
+    sha256: b.sha256,
+    sizeBytes: b.sizeBytes,
+  };
 }
 
 function published(b: BuildRecord): PublishedBuild {

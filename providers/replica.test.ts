@@ -509,3 +509,21 @@ describe("replica: tag moves and retention on the pool (scripted session: any ot
     );
   });
 });
+
+describe("replica: a channel without a build yet", () => {
+  it("places nothing and touches no pool (no call is scripted), keeping what was placed", async () => {
+    const { p, session } = await scripted([]);
+    const created = await p.create({ ...inputs, build: null });
+    session.done();
+    expect(created.outs).to.include({ uuid: "", diskCount: 0 });
+    expect(created.outs?.replicas).to.deep.equal([]);
+    const kept = await p.update(
+      "paris/t",
+      { ...(created.outs as ReplicaOutputs), uuid: "u1", replicas: [] },
+      { ...inputs, build: null },
+    );
+    expect(kept.outs?.uuid, "an earlier replica stays until the channel points somewhere again").to.equal(
+      "u1",
+    );
+  });
+});

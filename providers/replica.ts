@@ -65,8 +65,11 @@ export interface ReplicaArgs {
   readonly templateName: pulumi.Input<string>;
   /** The channel placed on this pool, e.g. `stable`. */
   readonly channel: pulumi.Input<string>;
-  /** The channel's build (the catalogue's pointer plus the object's size). A new build is an update. */
-  readonly build: pulumi.Input<ReplicaBuild>;
+  /**
+   * The channel's build (the catalogue's pointer plus the object's size). A new build is an update. `null` while
+   * the channel has none (no build has passed acceptance yet): nothing is placed, and what was placed stays.
+   */
+  readonly build: pulumi.Input<ReplicaBuild | null>;
   readonly store: pulumi.Input<ArtifactStore>;
   /** Replicas of this template kept on this pool, the channel's one included. */
   readonly poolRetention: pulumi.Input<number>;
@@ -82,12 +85,15 @@ export interface ReplicaInputs {
   readonly passwordKey: string;
   readonly templateName: string;
   readonly channel: string;
-  readonly build: ReplicaBuild;
+  readonly build: ReplicaBuild | null;
   readonly store: ArtifactStore;
   readonly poolRetention: number;
   readonly maxConcurrentImports?: number;
   readonly srUuid?: string;
 }
+
+/** The inputs once the channel has a build to place. */
+type PlacingInputs = ReplicaInputs & { readonly build: ReplicaBuild };
 
 export interface ReplicaOutputs extends ReplicaInputs {
   /** The channel's replica on the pool. */
@@ -139,8 +145,8 @@ export function replicaInputProblems(news: ReplicaInputs): pulumi.dynamic.CheckF
   if (known(news.channel) && !CHANNEL.test(String(news.channel))) {
     bad("channel", `expected a channel name such as stable, but "${String(news.channel)}" was provided`);
   }
-  const b = news.build as Partial<ReplicaBuild> | undefined;
-  if (known(b)) {
+  const b = news.build as Partial<ReplicaBuild> | null | undefined;
+  if (known(b) && b !== null) {
     const idProblem = typeof b?.buildId === "string" ? ruleFailure(RULES.buildId, b.buildId) : "is missing";
     if (idProblem !== undefined) bad("build", `buildId ${idProblem}`);
     if (
@@ -393,10 +399,26 @@ export class ReplicaProvider
     inputs: ReplicaInputs,
     olds: ReplicaOutputs | undefined,
   ): Promise<ReplicaOutputs> {
-    return this.withFleetPool(inputs, `placing build ${inputs.build.buildId}`, async (x) => {
-      const usable = await this.survey(x, inputs, olds);
+    const build = inputs.build;
+    if (build === null) {
+      // The channel has no build yet (none has passed acceptance): nothing to place; earlier replicas stay as
+      // they are until the channel points somewhere again.
+      console.log(`${whereOf(inputs)}: the ${inputs.channel} channel has no build yet: nothing placed`);
+      return Promise.resolve({
+        ...inputs,
+        uuid: olds?.uuid ?? "",
+        nameLabel: olds?.nameLabel ?? "",
+        osName: olds?.osName ?? "",
+        diskCount: olds?.diskCount ?? 0,
+        virtualSizeBytes: olds?.virtualSizeBytes ?? 0,
+        replicas: olds?.replicas ?? [],
+      });
+    }
+    const placing: PlacingInputs = { ...inputs, build };
+    return this.withFleetPool(placing, `placing build ${build.buildId}`, async (x) => {
+      const usable = await this.survey(x, placing, olds);
       const view = await x.read<Record<string, VmLite>>("VM.get_all_records");
-      const placed = await this.place(x, inputs, olds, usable, view);
+      const placed = await this.place(x, placing, olds, usable, view);
       const now = new Date().toISOString();
       const target: Tracked = {
         rec: { ...placed.target.rec, lastTargetedAt: now },
@@ -409,27 +431,27 @@ export class ReplicaProvider
       const plan = planReplicaRetention(
         target.rec,
         others.map((t) => t.rec),
-        inputs.poolRetention,
+        placing.poolRetention,
       );
-      const outs = this.outputs(inputs, target, plan.kept);
+      const outs = this.outputs(placing, target, plan.kept);
       try {
         await this.retag(
           x,
-          inputs,
+          placing,
           target,
           others.filter((t) => plan.kept.includes(t.rec)),
           view,
         );
         await this.retire(
           x,
-          inputs,
+          placing,
           others.filter((t) => plan.destroyed.includes(t.rec)),
         );
       } catch (e) {
         if (!placed.isNew) throw e;
         throw new ReplicaIncompleteError(
-          inputs.poolName,
-          `${whereOf(inputs)}: build ${inputs.build.buildId} was placed (${target.rec.uuid}) but finishing failed: ` +
+          placing.poolName,
+          `${whereOf(placing)}: build ${placing.build.buildId} was placed (${target.rec.uuid}) but finishing failed: ` +
             `${messageOf(e)}. It is recorded; run 'pulumi up' again to finish (tags, retention).`,
           {
             id,
@@ -446,7 +468,7 @@ export class ReplicaProvider
   /** Phase 1: the tracked replicas still usable; gone ones are dropped, damaged ones destroyed, released ones left. */
   private async survey(
     x: XapiSession,
-    inputs: ReplicaInputs,
+    inputs: PlacingInputs,
     olds: ReplicaOutputs | undefined,
   ): Promise<Tracked[]> {
     const what = whereOf(inputs);
@@ -473,7 +495,7 @@ export class ReplicaProvider
    */
   private async place(
     x: XapiSession,
-    inputs: ReplicaInputs,
+    inputs: PlacingInputs,
     olds: ReplicaOutputs | undefined,
     usable: readonly Tracked[],
     view: Readonly<Record<string, VmLite>>,
@@ -529,7 +551,7 @@ export class ReplicaProvider
   /** Replicas of this build an earlier run placed and tagged but never recorded (it stopped before). */
   private async adopt(
     x: XapiSession,
-    inputs: ReplicaInputs,
+    inputs: PlacingInputs,
     manifest: ReplicaManifest,
     uuids: readonly string[],
   ): Promise<{ target: Tracked; extra: Tracked[] } | undefined> {
@@ -563,7 +585,7 @@ export class ReplicaProvider
   private async importBuild(
     x: XapiSession,
     s3: S3Client,
-    inputs: ReplicaInputs,
+    inputs: PlacingInputs,
     manifest: ReplicaManifest,
     view: Readonly<Record<string, VmLite>>,
   ): Promise<Tracked> {
@@ -616,7 +638,7 @@ export class ReplicaProvider
   /** The imported template checked against the build; removed (with its disks) if it is not what it should be. */
   private async verifyImported(
     x: XapiSession,
-    inputs: ReplicaInputs,
+    inputs: PlacingInputs,
     manifest: ReplicaManifest,
     r: StreamImportResult,
   ): Promise<Tracked> {
@@ -668,7 +690,7 @@ export class ReplicaProvider
    */
   private async sweepFailedImport(
     x: XapiSession,
-    inputs: ReplicaInputs,
+    inputs: PlacingInputs,
     before: ReadonlySet<string>,
   ): Promise<string[]> {
     const tag = buildIdTag(inputs.build.buildId);
@@ -704,7 +726,7 @@ export class ReplicaProvider
    */
   private async retag(
     x: XapiSession,
-    inputs: ReplicaInputs,
+    inputs: PlacingInputs,
     target: Tracked,
     kept: readonly Tracked[],
     view: Readonly<Record<string, VmLite>>,
@@ -739,7 +761,7 @@ export class ReplicaProvider
   }
 
   /** Phase 4: replicas beyond retention go, with their disks. */
-  private async retire(x: XapiSession, inputs: ReplicaInputs, gone: readonly Tracked[]): Promise<void> {
+  private async retire(x: XapiSession, inputs: PlacingInputs, gone: readonly Tracked[]): Promise<void> {
     for (const t of gone) {
       await destroyTemplate(x, t.facts);
       console.log(
@@ -749,7 +771,7 @@ export class ReplicaProvider
     }
   }
 
-  private outputs(inputs: ReplicaInputs, target: Tracked, kept: readonly ReplicaRecord[]): ReplicaOutputs {
+  private outputs(inputs: PlacingInputs, target: Tracked, kept: readonly ReplicaRecord[]): ReplicaOutputs {
     const f = target.facts;
     return defined<ReplicaOutputs>({
       ...inputs,
@@ -774,6 +796,10 @@ function setCommand(key: string): string {
 }
 
 export class Replica extends pulumi.dynamic.Resource {
+  declare readonly poolName: pulumi.Output<string>;
+  declare readonly templateName: pulumi.Output<string>;
+  declare readonly channel: pulumi.Output<string>;
+  declare readonly build: pulumi.Output<ReplicaBuild | null>;
   declare readonly uuid: pulumi.Output<string>;
   declare readonly nameLabel: pulumi.Output<string>;
   declare readonly osName: pulumi.Output<string>;

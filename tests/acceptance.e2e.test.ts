@@ -12,11 +12,13 @@ interface BuiltRow {
 }
 
 /**
- * Boot acceptance and channels end to end, with the real Pulumi CLI, Packer (local build path), QEMU, devpool and
- * versitygw: every build is booted from the stored artifact before it can be `stable`; a broken image is refused
- * and promotes nothing; a rollback and a revocation move channels and pool tags without rebuilding.
+ * Boot acceptance, channels and the fleet end to end, with the real Pulumi CLI, Packer (local build path), QEMU,
+ * versitygw, a devpool as the build pool and three as fleet pools: every build is booted from the stored artifact
+ * before it can be `stable`, and the fleet pools get the stable build straight from S3; a broken image is refused
+ * and promotes nothing; a rollback and a revocation move channels and tags without rebuilding; a fleet pool
+ * failing mid-import fails alone and the next `up` finishes it.
  */
-describe("acceptance (e2e): boot before publishing, channels, rollback, revocation", function () {
+describe("acceptance and fleet (e2e): boot before publishing, channels, rollback, revocation, replicas", function () {
   this.timeout(60 * 60 * 1000);
   const varFile = path.join(ROOT, "tests/fixtures/e2e/acc.pkrvars.hcl");
   const original = fs.readFileSync(varFile, "utf8");
@@ -37,9 +39,26 @@ describe("acceptance (e2e): boot before publishing, channels, rollback, revocati
   const up = () => st.pulumi(["up", "--yes", "--skip-preview"]);
   const builds: string[] = [];
 
+  const FLEET = ["site-a", "site-b", "site-c"];
   before(async () => {
-    st = await startE2eStack({ name: "acce2e", templates: [template()] });
+    st = await startE2eStack({ name: "acce2e", templates: [template()], fleetPools: FLEET });
   });
+  /** The template's replicas on a fleet pool: build id → tags. */
+  const replicasOn = (pool: string) =>
+    Object.fromEntries(
+      (st.fleet[pool]?.engine.store.rows("VM") ?? [])
+        .map((r) => r.rec.tags as string[])
+        .filter((tags) => tags.includes("template:acc"))
+        .map((tags) => [tags.find((t) => t.startsWith("build-id:"))?.slice("build-id:".length) ?? "?", tags]),
+    );
+  const stableOn = (pool: string) =>
+    Object.entries(replicasOn(pool))
+      .filter(([, tags]) => tags.includes("channel:stable"))
+      .map(([id]) => id);
+  const uuidOf = (pool: string, buildId: string) =>
+    st.fleet[pool]?.engine.store
+      .rows("VM")
+      .find((r) => (r.rec.tags as string[]).includes(`build-id:${buildId}`))?.rec.uuid as string | undefined;
   after(async () => {
     fs.writeFileSync(varFile, original);
     await st?.stop();
@@ -74,11 +93,42 @@ describe("acceptance (e2e): boot before publishing, channels, rollback, revocati
       "channel:candidate",
       "template:acc",
     ]);
+    for (const p of FLEET)
+      expect(stableOn(p), `${p} got the stable build from S3`).to.deep.equal([builds[0]]);
   });
 
-  it("a new accepted build is promoted: the channel tag moves on the pool; the earlier template stays as a rollback target", async () => {
-    fs.writeFileSync(varFile, `${original}# rebuilt by the acceptance e2e\n`);
+  it("fleet: a replica deleted on one pool is found by refresh and healed by up, on that pool only", async () => {
+    const others = { a: uuidOf("site-a", builds[0] ?? ""), c: uuidOf("site-c", builds[0] ?? "") };
+    const b = st.fleet["site-b"]!;
+    const ref = b.engine.store.refByUuid("VM", uuidOf("site-b", builds[0] ?? "") ?? "") ?? "";
+    b.engine.store.remove("VM", ref);
+    const refresh = await st.pulumi(["refresh", "--yes"]);
+    expect(refresh.stdout).to.match(/site-b.*gone/);
     await up();
+    expect(stableOn("site-b")).to.deep.equal([builds[0]]);
+    expect(
+      { a: uuidOf("site-a", builds[0] ?? ""), c: uuidOf("site-c", builds[0] ?? "") },
+      "the others untouched",
+    ).to.deep.equal(others);
+  });
+
+  it("a new accepted build is promoted: the channel tag moves on the pool and the fleet; a fleet pool failing mid-import fails alone", async () => {
+    fs.writeFileSync(varFile, `${original}# rebuilt by the acceptance e2e\n`);
+    st.fleet["site-c"]!.setFaults({ cutImportAfterBytes: 4 * 1024 * 1024 });
+    let failed;
+    try {
+      failed = await st.pulumi(["up", "--yes", "--skip-preview", "--continue-on-error"], { ok: false });
+    } finally {
+      st.fleet["site-c"]!.setFaults({});
+    }
+    expect(failed.code, "the failing pool fails the update").to.not.equal(0);
+    expect(failed.stdout + failed.stderr).to.match(/pool site-c/);
+    const promoted = (await st.catalogue()).channels.acc?.stable?.buildId ?? "";
+    expect(promoted).to.not.equal(builds[0]);
+    for (const p of ["site-a", "site-b"]) expect(stableOn(p), `${p} completed`).to.deep.equal([promoted]);
+    expect(Object.keys(replicasOn("site-c")), "nothing stranded on site-c").to.deep.equal([builds[0]]);
+    await up();
+    expect(stableOn("site-c"), "the next up finishes site-c").to.deep.equal([promoted]);
     const row = await built();
     builds.push(row.channels.stable ?? "");
     expect(builds[1]).to.not.equal(builds[0]);
@@ -105,6 +155,9 @@ describe("acceptance (e2e): boot before publishing, channels, rollback, revocati
     expect((await st.catalogue()).channels.acc?.stable?.buildId).to.equal(builds[0]);
     expect(tagsOf(builds[0] ?? "")).to.include("channel:stable");
     expect(tagsOf(builds[1] ?? "")).to.not.include("channel:stable");
+    for (const p of FLEET)
+      expect(stableOn(p), `${p}: the tag moved back, no import`).to.deep.equal([builds[0]]);
+    expect(r.stdout, "no import").to.not.match(/: imported build /);
   });
 
   it("revocation: the revoked build leaves every channel, is tagged on the pool, and the index says why", async () => {
@@ -142,6 +195,13 @@ describe("acceptance (e2e): boot before publishing, channels, rollback, revocati
     fs.writeFileSync(varFile, original);
     await st.pulumi(["destroy", "--yes", "--skip-preview"]);
     expect(st.templatesOnPool()).to.deep.equal([]);
+    for (const p of FLEET) {
+      expect(replicasOn(p), `${p}: no replica left`).to.deep.equal({});
+      expect(
+        st.fleet[p]!.engine.store.rows("VDI").filter((r) => String(r.rec.name_label).includes("acc")),
+        `${p}: no VDI left`,
+      ).to.deep.equal([]);
+    }
     expect(await st.incompleteUploads().catch(() => 0)).to.equal(0);
     const stateDir = path.join(st.work, "state");
     const stateText = fs

@@ -59,6 +59,12 @@ export const RULES = {
       invalid: ["/dev", "dev/", "a//b", "a b", "../x"],
     },
   },
+  /** A fleet pool's name: in resource names, messages and its password's key (`fleetPoolPasswords.<name>`). */
+  fleetPoolName: {
+    pattern: /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/,
+    expected: "1-63 letters, digits, '_' or '-', starting with a letter or digit (e.g. paris or site-b)",
+    examples: { valid: ["paris", "site-b", "Lab_2"], invalid: ["", "-x", "a.b", "a b", "x".repeat(64)] },
+  },
   /** A user name for the temporary build user (POSIX portable user name). */
   buildUsername: {
     pattern: /^[a-z_][a-z0-9_-]{0,30}$/,

@@ -1,6 +1,7 @@
 import { ValidationError } from "./errors";
 import { FieldReader, isObject, type Raw } from "./fields";
 import { RULES } from "./rules";
+import { parseFleet, parsePlacement, type FleetConfig, type FleetPlacement } from "./fleet-config";
 
 /** The project's config namespace (Pulumi.yaml `name`). */
 export const PROJECT = "xcpng-templates";
@@ -69,6 +70,8 @@ export interface TemplateConfig {
   readonly channels: { readonly stable?: string };
   /** Builds taken out of every channel, with why (the index and the pool say it). */
   readonly revoked: readonly { readonly buildId: string; readonly reason: string }[];
+  /** Which channel goes to which fleet pools. @default stable to every fleet pool */
+  readonly fleet: FleetPlacement;
 }
 
 /** The boot acceptance test of a template (providers/acceptance.ts). */
@@ -83,6 +86,8 @@ export interface StackConfig {
   readonly pool: PoolConfig;
   readonly s3: S3Config;
   readonly templates: readonly TemplateConfig[];
+  /** Pools that receive the catalogue's builds from S3 (providers/replica.ts). */
+  readonly fleet?: FleetConfig;
 }
 
 /** Secret stack-config keys: read separately, never echoed. */
@@ -95,15 +100,16 @@ export type Secrets = Readonly<Record<SecretKey, string>>;
  * or throws a ValidationError listing every wrong property. `projectRoot` resolves template paths, which must exist.
  */
 export function parseStackConfig(
-  raw: { pool?: unknown; s3?: unknown; templates?: unknown },
+  raw: { pool?: unknown; s3?: unknown; templates?: unknown; fleet?: unknown },
   projectRoot: string,
 ): StackConfig {
   const r = new FieldReader(projectRoot);
   const pool = parsePool(r, raw.pool);
   const s3 = parseS3(r, raw.s3);
-  const templates = parseTemplates(r, raw.templates);
+  const fleet = parseFleet(r, raw.fleet, pool?.url);
+  const templates = parseTemplates(r, raw.templates, fleet);
   if (r.failures.length > 0 || !pool || !s3) throw new ValidationError("stack configuration", r.failures);
-  return { pool, s3, templates };
+  return { pool, s3, templates, ...(fleet !== undefined ? { fleet } : {}) };
 }
 
 function parsePool(r: FieldReader, raw: unknown): PoolConfig | undefined {
@@ -166,7 +172,7 @@ function parseS3(r: FieldReader, raw: unknown): S3Config | undefined {
   };
 }
 
-function parseTemplates(r: FieldReader, raw: unknown): TemplateConfig[] {
+function parseTemplates(r: FieldReader, raw: unknown, fleet: FleetConfig | undefined): TemplateConfig[] {
   if (!Array.isArray(raw) || raw.length === 0) {
     r.fail("templates", "is required: a non-empty list of {name, packerTemplate, os, version}");
     return [];
@@ -185,7 +191,7 @@ function parseTemplates(r: FieldReader, raw: unknown): TemplateConfig[] {
       r.fail(`${at}.name`, `"${name}" is used by another template: names must be unique`);
     }
     if (name !== undefined) seen.add(name);
-    const template = parseTemplate(r, t, at, name);
+    const template = parseTemplate(r, t, at, name, fleet);
     if (r.failures.length === before && template) out.push(template);
   });
   return out;
@@ -196,6 +202,7 @@ function parseTemplate(
   t: Raw,
   at: string,
   name: string | undefined,
+  fleet: FleetConfig | undefined,
 ): TemplateConfig | undefined {
   const packerTemplate = r.projectPath(t, "packerTemplate", `${at}.packerTemplate`, true);
   const varFile = r.projectPath(t, "varFile", `${at}.varFile`, false);
@@ -222,6 +229,7 @@ function parseTemplate(
   const acceptance = parseAcceptance(r, t.acceptance, `${at}.acceptance`);
   const channels = parseChannels(r, t.channels, `${at}.channels`);
   const revoked = parseRevoked(r, t.revoked, `${at}.revoked`);
+  const placement = parsePlacement(r, t, at, fleet);
   if (!name || !packerTemplate || !os || !version) return undefined;
   return {
     name,
@@ -234,6 +242,7 @@ function parseTemplate(
     acceptance,
     channels,
     revoked,
+    fleet: placement,
     ...(varFile !== undefined ? { varFile } : {}),
   };
 }

@@ -27,6 +27,10 @@ export interface E2eStack {
   readonly name: string;
   readonly work: string;
   readonly pool: Devpool;
+  /** The fleet's pools by name (`fleetPools` option), each its own devpool. */
+  readonly fleet: Readonly<Record<string, Devpool>>;
+  /** Each fleet pool's password (a secret of the stack, for the final leak check). */
+  readonly fleetPasswords: Readonly<Record<string, string>>;
   readonly gw: VersityGw;
   readonly s3Proxy: S3FaultProxy;
   readonly s3: S3Client;
@@ -74,6 +78,8 @@ export async function startE2eStack(opts: {
   devpoolIdentity?: { cert: string; key: string };
   /** The stack's `pool` config; default: devpool's URL, user root, its certificate as CA. */
   poolConfig?: (pool: Devpool) => Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** Fleet pools to start (each a devpool with its own password) and put in the stack's `fleet`. */
+  fleetPools?: readonly string[];
   extraConfig?: Record<string, unknown>;
 }): Promise<E2eStack> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `xcpng-${opts.name}-`));
@@ -95,6 +101,17 @@ export async function startE2eStack(opts: {
     tls: true,
     ...opts.devpool,
   });
+  const fleet: Record<string, Devpool> = {};
+  const fleetPasswords: Record<string, string> = {};
+  for (const name of opts.fleetPools ?? []) {
+    fleetPasswords[name] = `fleet-${name}-${randomBytes(8).toString("hex")}`;
+    fleet[name] = await startDevpool({
+      dataDir: path.join(work, `fleet-${name}`),
+      username: "root",
+      password: fleetPasswords[name],
+      tls: true,
+    });
+  }
   const gw = await startVersityGw({
     dataDir: path.join(work, "s3"),
     accessKey: secrets.s3AccessKeyId,
@@ -122,6 +139,19 @@ export async function startE2eStack(opts: {
       forceDestroy: true,
     },
     "xcpng-templates:templates": opts.templates,
+    ...(opts.fleetPools?.length
+      ? {
+          "xcpng-templates:fleet": {
+            poolRetention: 2,
+            pools: Object.entries(fleet).map(([name, p]) => ({
+              name,
+              url: p.url,
+              username: "root",
+              caCertificate: p.certificate,
+            })),
+          },
+        }
+      : {}),
     ...opts.extraConfig,
   };
   fs.writeFileSync(configFile, yaml.dump({ config }));
@@ -163,6 +193,9 @@ export async function startE2eStack(opts: {
   for (const key of ["poolPassword", "s3AccessKeyId", "s3SecretAccessKey"] as const) {
     await pulumi(["config", "set", "--secret", key], { input: secrets[key] });
   }
+  for (const [name, password] of Object.entries(fleetPasswords)) {
+    await pulumi(["config", "set", "--secret", "--path", `fleetPoolPasswords.${name}`], { input: password });
+  }
   const indexText = async () =>
     (
       await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${opts.name}/index.json` }))
@@ -171,6 +204,8 @@ export async function startE2eStack(opts: {
     name: opts.name,
     work,
     pool,
+    fleet,
+    fleetPasswords,
     gw,
     s3Proxy,
     s3,
@@ -204,6 +239,7 @@ export async function startE2eStack(opts: {
     stop: async () => {
       s3.destroy();
       await pool.stop();
+      for (const p of Object.values(fleet)) await p.stop();
       await s3Proxy.stop();
       await gw.stop();
       fs.rmSync(work, { recursive: true, force: true });
