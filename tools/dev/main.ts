@@ -20,21 +20,41 @@ interface Credentials {
   readonly poolPassword: string;
   readonly s3AccessKeyId: string;
   readonly s3SecretAccessKey: string;
+  /** Per fleet pool of Pulumi.dev.yaml (added when a pool first appears). */
+  readonly fleetPasswords?: Readonly<Record<string, string>>;
 }
 
-/** Per-machine dev secrets, generated once, readable by the owner only. */
-function credentials(): Credentials {
+/** Per-machine dev secrets, generated once (a fleet pool's when it first appears), readable by the owner only. */
+function credentials(fleetPools: readonly string[]): Credentials {
   const file = path.join(DEV, "credentials.json");
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as Credentials;
-  const c: Credentials = {
+  const earlier = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, "utf8")) as Credentials)
+    : undefined;
+  const c: Credentials = earlier ?? {
     passphrase: randomBytes(24).toString("base64url"),
     poolPassword: randomBytes(18).toString("base64url"),
     s3AccessKeyId: `dev${randomBytes(8).toString("hex")}`,
     s3SecretAccessKey: randomBytes(24).toString("base64url"),
   };
-  fs.mkdirSync(DEV, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(file, JSON.stringify(c, null, 2), { mode: 0o600 });
-  return c;
+  const fleetPasswords = { ...c.fleetPasswords };
+  for (const name of fleetPools) fleetPasswords[name] ??= randomBytes(18).toString("base64url");
+  const out = { ...c, fleetPasswords };
+  if (JSON.stringify(out) !== JSON.stringify(earlier)) {
+    fs.mkdirSync(DEV, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, JSON.stringify(out, null, 2), { mode: 0o600 });
+  }
+  return out;
+}
+
+/** The fleet pools of Pulumi.dev.yaml: each is a devpool of its own on loopback. */
+function fleetPoolsOf(config: DevConfig): { name: string; url: string; username: string }[] {
+  const fleet = config[`${NS}:fleet`] as
+    { pools?: { name?: unknown; url?: unknown; username?: unknown }[] } | undefined;
+  return (fleet?.pools ?? []).map((p) => ({
+    name: String(p.name),
+    url: String(p.url),
+    username: typeof p.username === "string" ? p.username : "root",
+  }));
 }
 
 type StackFile = { config?: Record<string, unknown>; encryptionsalt?: string; [k: string]: unknown };
@@ -124,6 +144,24 @@ async function startServices(config: DevConfig, creds: Credentials): Promise<voi
     runDir,
   });
   console.log(`[dev] devpool on 127.0.0.1:${poolPort}: ${dp}`);
+  for (const f of fleetPoolsOf(config)) {
+    const port = portOf(f.url, `fleet pool ${f.name}'s url`);
+    const started = await ensureService({
+      name: `devpool-${f.name}`,
+      port,
+      command: process.execPath,
+      args: [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "tools/dev/devpool-serve.ts")],
+      env: {
+        DEVPOOL_DATA_DIR: path.join(DEV, `fleet-${f.name}`),
+        DEVPOOL_PORT: String(port),
+        DEVPOOL_USERNAME: f.username,
+        DEVPOOL_PASSWORD: creds.fleetPasswords?.[f.name] ?? "",
+        DEVPOOL_TLS: String(f.url.startsWith("https:")),
+      },
+      runDir,
+    });
+    console.log(`[dev] fleet pool ${f.name} (devpool) on 127.0.0.1:${port}: ${started}`);
+  }
 }
 
 /**
@@ -160,13 +198,31 @@ async function prepareStack(config: DevConfig, creds: Credentials, env: NodeJS.P
       },
     );
   }
+  for (const [name, password] of Object.entries(creds.fleetPasswords ?? {})) {
+    if (!fleetPoolsOf(config).some((f) => f.name === name)) continue;
+    await run(
+      "pulumi",
+      [
+        "config",
+        "set",
+        "--secret",
+        "--path",
+        `fleetPoolPasswords.${name}`,
+        "--config-file",
+        configFile,
+        "--non-interactive",
+      ],
+      env,
+      { input: password, quiet: true },
+    );
+  }
   return configFile;
 }
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  const creds = credentials();
   const config = readYaml(path.join(ROOT, "Pulumi.dev.yaml")).config ?? {};
+  const creds = credentials(fleetPoolsOf(config).map((f) => f.name));
   await startServices(config, creds);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
