@@ -132,7 +132,8 @@ describe("acceptance and fleet (e2e): boot before publishing, channels, rollback
     expect(said, said.slice(-6000)).to.match(/pool site-c/);
     const promoted = (await st.catalogue()).channels.acc?.stable?.buildId ?? "";
     expect(promoted).to.not.equal(builds[0]);
-    for (const p of ["site-a", "site-b"]) expect(stableOn(p), `${p} completed`).to.deep.equal([promoted]);
+    for (const p of ["site-a", "site-b"])
+      expect(stableOn(p), `${p} completed\n${said.slice(-8000)}`).to.deep.equal([promoted]);
     expect(Object.keys(replicasOn("site-c")), "nothing stranded on site-c").to.deep.equal([builds[0]]);
     await up();
     expect(stableOn("site-c"), "the next up finishes site-c").to.deep.equal([promoted]);
