@@ -128,6 +128,9 @@ describe("acceptance and fleet (e2e): boot before publishing, channels, rollback
       st.fleet["site-c"]!.setFaults({});
     }
     const said = `${failed.stdout}\n${failed.stderr}`;
+    // Kept as a test artifact: what a fleet pool failing mid-import looked like from `up`.
+    fs.mkdirSync(path.join(ROOT, "test-artifacts", "e2e"), { recursive: true });
+    fs.writeFileSync(path.join(ROOT, "test-artifacts", "e2e", "fleet-pool-failing-up.log"), said);
     expect(failed.code, "the failing pool fails the update").to.not.equal(0);
     expect(said, said.slice(-6000)).to.match(/pool site-c/);
     const promoted = (await st.catalogue()).channels.acc?.stable?.buildId ?? "";
