@@ -6,6 +6,7 @@ import { CiAccess } from "./components/ci-access";
 import { GoldenTemplate } from "./components/golden-template";
 import { ArtifactBucket } from "./providers/artifact-bucket";
 import { CatalogueIndex } from "./providers/catalogue-index";
+import { FleetReport, fleetFailures } from "./providers/fleet-report";
 import { readStackConfig, secretConfigKeys } from "./providers/config/pulumi-config";
 import { imageToolVersions } from "./providers/config/tool-versions";
 import { collectTemplateSources } from "./providers/source-hash";
@@ -63,6 +64,29 @@ const index = new CatalogueIndex(
 for (const g of templates) g.placeChannels(index);
 const fleet = cfg.fleet;
 const replicas = fleet ? templates.flatMap((g) => g.placeOnFleet(index, fleet, store)) : [];
+// A pool's failure is recorded by its Replica (so every other pool completes); the report then fails the update
+// naming the pools that did not get their builds.
+if (replicas.length > 0)
+  new FleetReport(
+    "fleet-report",
+    {
+      failures: pulumi
+        .all(
+          replicas.map((r) =>
+            pulumi
+              .all([r.poolName, r.templateName, r.channel, r.failure])
+              .apply(([pool, template, channel, failure]) => ({
+                pool,
+                template,
+                channel,
+                ...(failure ? { failure } : {}),
+              })),
+          ),
+        )
+        .apply((rows) => fleetFailures(rows)),
+    },
+    { dependsOn: replicas },
+  );
 
 // AWS-only extra: a least-privilege IAM user for the CI runner (its plugin is needed only on such stacks).
 const ciAccess = cfg.s3.aws ? new CiAccess("ci", { bucket: bucket.bucket }) : undefined;

@@ -8,10 +8,8 @@ import { startDevpool, type Devpool } from "../devpool";
 import { startVersityGw, type VersityGw } from "../devpool/versitygw";
 import { startS3FaultProxy, type S3FaultProxy } from "../tests/support/s3-fault-proxy";
 import { createS3Client } from "../lib/s3/client";
-import { S3StoreError } from "../lib/s3/errors";
 import { withXapi, type PoolTarget } from "../lib/xapi/client";
 import { destroyTemplate, findByUuid } from "../lib/xapi/templates";
-import { ReplicaError } from "./errors";
 import { ReplicaProvider, type ReplicaBuild, type ReplicaInputs, type ReplicaOutputs } from "./replica";
 import type { ArtifactStore } from "./store";
 import { publishArtifact, smallDisk, xvaBytes, type XvaFixture } from "./testing/xva-artifact";
@@ -55,13 +53,11 @@ function footprint(pool: Devpool): Record<string, number> {
   return out;
 }
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error("expected a failure");
-    },
-    (e: unknown) => e,
-  );
+/** The failure an update recorded (a pool's failure is recorded, not thrown: providers/fleet-report.ts). */
+async function recordedFailure(p: Promise<ReplicaOutputs>): Promise<NonNullable<ReplicaOutputs["failure"]>> {
+  const outs = await p;
+  if (outs.failure === undefined) throw new Error("expected a recorded failure");
+  return outs.failure;
 }
 
 describe("ReplicaProvider (integ: versitygw + three devpools, one with injected faults)", function () {
@@ -268,12 +264,15 @@ describe("ReplicaProvider (integ: versitygw + three devpools, one with injected 
     const b3 = await publish(fixture("b3", "gzip"));
     pools.c.setFaults({ cutImportAfterBytes: 1024 * 1024 });
     const before = footprint(pools.c);
-    const settled = await Promise.allSettled(NAMES.map((n) => update(n, inputs(n, b3))));
-    expect(settled.map((s) => s.status)).to.deep.equal(["fulfilled", "fulfilled", "rejected"]);
-    const err = (settled[2] as PromiseRejectedResult).reason as ReplicaError;
-    expect(err).to.be.instanceOf(ReplicaError);
-    expect(err.code).to.equal("REPLICA_IMPORT_FAILED");
-    expect(err.poolName).to.equal("c");
+    const uuidBefore = outs.c.uuid;
+    await Promise.all(NAMES.map((n) => update(n, inputs(n, b3))));
+    expect(NAMES.map((n) => outs[n].failure?.code)).to.deep.equal([
+      undefined,
+      undefined,
+      "REPLICA_IMPORT_FAILED",
+    ]);
+    const err = outs.c.failure!;
+    expect(outs.c.uuid, "what is on c is unchanged").to.equal(uuidBefore);
     expect(err.message).to.match(
       /^replica: tmpl on pool c \(https:\/\/127\.0\.0\.1:\d+\): .*Nothing was left on the pool/,
     );
@@ -294,13 +293,9 @@ describe("ReplicaProvider (integ: versitygw + three devpools, one with injected 
     const b4 = await publish(fixture("b4"));
     proxy.cutDownloadsAfter(1024 * 1024);
     const before = footprint(pools.b);
-    const err = (await rejection(
-      update("b", inputs("b", b4, { store: store(proxy.endpoint) })),
-    )) as ReplicaError;
+    const err = await recordedFailure(update("b", inputs("b", b4, { store: store(proxy.endpoint) })));
     expect(proxy.cutDownloads).to.be.greaterThan(0);
-    expect(err).to.be.instanceOf(ReplicaError);
-    expect(err.poolName).to.equal("b");
-    expect(err.cause).to.be.instanceOf(S3StoreError);
+    expect(err.code).to.equal("REPLICA_IMPORT_FAILED");
     expect(err.message).to.match(/on pool b .*reading s3:\/\/fleet\/.*Nothing was left on the pool/s);
     expect(footprint(pools.b)).to.deep.equal(before);
     proxy.cutDownloadsAfter(undefined);
@@ -316,7 +311,7 @@ describe("ReplicaProvider (integ: versitygw + three devpools, one with injected 
       return xva;
     });
     const before = footprint(pools.a);
-    const err = (await rejection(update("a", inputs("a", b5)))) as ReplicaError;
+    const err = await recordedFailure(update("a", inputs("a", b5)));
     expect(err.code).to.equal("REPLICA_INTEGRITY");
     expect(err.message).to.match(/on pool a .*checksum/is);
     expect(footprint(pools.a)).to.deep.equal(before);
@@ -335,7 +330,7 @@ describe("ReplicaProvider (integ: versitygw + three devpools, one with injected 
       true,
     );
     const before = footprint(pools.a);
-    const err = (await rejection(update("a", inputs("a", b6)))) as ReplicaError;
+    const err = await recordedFailure(update("a", inputs("a", b6)));
     expect(err.code).to.equal("REPLICA_INTEGRITY");
     expect(err.message).to.match(/SHA-256 is [0-9a-f]{64}, the pointer's/);
     expect(footprint(pools.a)).to.deep.equal(before);

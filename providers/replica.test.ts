@@ -3,7 +3,6 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { PoolTarget, XapiSession } from "../lib/xapi/client";
 import { XapiError } from "../lib/xapi/errors";
 import { UNKNOWN } from "./dynamic/provider-code";
-import { MissingSecretError, ReplicaError, ReplicaIncompleteError } from "./errors";
 import {
   ReplicaProvider,
   importedProblems,
@@ -411,16 +410,16 @@ describe("replica: tag moves and retention on the pool (scripted session: any ot
       ...lookup("u-b1", ["build-id:b1", T]),
       allRecords({ "OpaqueRef:orig": { uuid: "u-orig", tags: ["build-id:b3"] } }),
     ]);
-    const err = await p.update("paris/debian-12", outputs, { ...inputs, build: build("b3") }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const r = await p.update("paris/debian-12", outputs, { ...inputs, build: build("b3") });
     session.done();
-    expect(err).to.be.instanceOf(ReplicaError);
-    expect((err as ReplicaError).code).to.equal("REPLICA_FOREIGN_COPY");
-    expect((err as ReplicaError).message).to.match(
+    // Recorded, not thrown: the fleet's report fails the update once every pool has run.
+    const failure = (r.outs as ReplicaOutputs).failure;
+    expect(failure?.code).to.equal("REPLICA_FOREIGN_COPY");
+    expect(failure?.buildId).to.equal("b3");
+    expect(failure?.message).to.match(
       /^replica: debian-12 on pool paris \(https:\/\/paris\.test\): .*u-orig.*build pool/,
     );
+    expect((r.outs as ReplicaOutputs).uuid, "what is on the pool is unchanged").to.equal(outputs.uuid);
   });
 
   it("a replica placed by a run that stopped before recording it is adopted, not imported again", async () => {
@@ -452,19 +451,13 @@ describe("replica: tag moves and retention on the pool (scripted session: any ot
       },
     ]);
     const news = { ...inputs, build: build("b3"), __provider: "code" } as ReplicaInputs;
-    const err = await p.update("paris/debian-12", outputs, news).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const r = await p.update("paris/debian-12", outputs, news);
     session.done();
-    expect(err).to.be.instanceOf(ReplicaIncompleteError);
-    const e = err as ReplicaIncompleteError;
-    expect(e.id).to.equal("paris/debian-12");
-    expect(e.poolName).to.equal("paris");
-    expect(e.message).to.match(
+    const props = r.outs as ReplicaOutputs & { __provider: string };
+    expect(props.failure?.code).to.equal("REPLICA_INCOMPLETE");
+    expect(props.failure?.message).to.match(
       /^replica: debian-12 on pool paris .*build b3 was placed \(u-b3\).*HOST_OFFLINE/,
     );
-    const props = e.properties as unknown as ReplicaOutputs & { __provider: string };
     expect(props.uuid).to.equal("u-b3");
     expect(props.__provider, "the engine needs the provider code in the recorded state").to.equal("code");
     expect(
@@ -497,14 +490,13 @@ describe("replica: tag moves and retention on the pool (scripted session: any ot
 
   it("no password secret: fails before touching the pool, with the command that sets it", async () => {
     const { p } = await scripted([]);
-    const err = await p
-      .update("paris/debian-12", outputs, { ...inputs, passwordKey: "fleetPoolPasswords.lyon" })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    expect(err).to.be.instanceOf(MissingSecretError);
-    expect((err as Error).message).to.match(
+    const r = await p.update("paris/debian-12", outputs, {
+      ...inputs,
+      passwordKey: "fleetPoolPasswords.lyon",
+    });
+    const failure = (r.outs as ReplicaOutputs).failure;
+    expect(failure?.code).to.equal("MISSING_SECRET");
+    expect(failure?.message).to.match(
       /^replica: fleet pool paris: the stack has no fleetPoolPasswords\.lyon: set it with 'pulumi config set --secret --path fleetPoolPasswords\.lyon'/,
     );
   });

@@ -15,7 +15,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { messageOf } from "../lib/errors";
+import { isXcpngError, messageOf } from "../lib/errors";
 import type { PoolTarget, XapiSession } from "../lib/xapi/client";
 import { buildIdTag, destroyTemplate, findByUuid, type TemplateFacts } from "../lib/xapi/templates";
 import { RULES, ruleFailure } from "./config/rules";
@@ -105,6 +105,20 @@ export interface ReplicaOutputs extends ReplicaInputs {
   readonly virtualSizeBytes: number;
   /** Every replica tracked on this pool: the channel's first, then those retention keeps. */
   readonly replicas: readonly ReplicaRecord[];
+  /**
+   * The last update's failure on this pool, recorded rather than thrown so that every other pool of the fleet
+   * completes; the fleet's report (providers/fleet-report.ts) then fails the update naming each failing pool, and
+   * the next `up` tries again. The rest of the outputs say what is on the pool.
+   */
+  readonly failure?: ReplicaFailure;
+}
+
+export interface ReplicaFailure {
+  readonly at: string;
+  readonly code: string;
+  readonly message: string;
+  /** The build that could not be placed. */
+  readonly buildId?: string;
 }
 
 const PREFIX = "replica";
@@ -112,6 +126,27 @@ const SHA256 = /^[0-9a-f]{64}$/;
 const CHANNEL = /^[a-z][a-z0-9-]{0,31}$/;
 const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const PASSWORD_KEY = /^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
+
+/**
+ * A pool's failure, recorded in the outputs (`failure`) instead of failing the resource: a failed resource would
+ * stop the Pulumi program before the other pools' replicas are registered (the engine skips what is not yet
+ * registered), so one pool could hold up the fleet. What is on the pool stays as `base` says (or, for a replica
+ * placed but not finished, as the error recorded it). Anything that is not one of our verdicts is a bug: thrown.
+ */
+function recorded(e: unknown, base: ReplicaOutputs, inputs: ReplicaInputs): ReplicaOutputs {
+  if (!isXcpngError(e)) throw e;
+  const state = e instanceof ReplicaIncompleteError ? (e.properties as unknown as ReplicaOutputs) : base;
+  console.log(`${whereOf(inputs)}: ${e.message}`);
+  return {
+    ...state,
+    failure: {
+      at: new Date().toISOString(),
+      code: e.code,
+      message: e.message,
+      ...(inputs.build !== null ? { buildId: inputs.build.buildId } : {}),
+    },
+  };
+}
 
 /** How every message of one resource starts: the template and the pool, by its fleet name and URL. */
 function whereOf(i: Pick<ReplicaInputs, "templateName" | "poolName" | "pool">): string {
@@ -302,13 +337,26 @@ export class ReplicaProvider
       ...changedKeys(olds, news, ["templateName"] as const),
     ];
     const drifted = (olds.replicas ?? []).some((r) => r.missing === true || (r.drift?.length ?? 0) > 0);
-    const updates = changedKeys(olds, news, UPDATE_KEYS, "change").length > 0 || drifted;
+    const updates =
+      changedKeys(olds, news, UPDATE_KEYS, "change").length > 0 || drifted || olds.failure !== undefined;
     return Promise.resolve(diffResult(olds, news, { replaces, updates }));
   }
 
   async create(inputs: ReplicaInputs): Promise<pulumi.dynamic.CreateResult<ReplicaOutputs>> {
     const id = `${inputs.poolName}/${inputs.templateName}`;
-    return { id, outs: await this.reconcile(id, inputs, undefined) };
+    const nothing: ReplicaOutputs = {
+      ...inputs,
+      uuid: "",
+      nameLabel: "",
+      osName: "",
+      diskCount: 0,
+      virtualSizeBytes: 0,
+      replicas: [],
+    };
+    return {
+      id,
+      outs: await this.reconcile(id, inputs, undefined).catch((e: unknown) => recorded(e, nothing, inputs)),
+    };
   }
 
   async update(
@@ -316,7 +364,9 @@ export class ReplicaProvider
     olds: ReplicaOutputs,
     news: ReplicaInputs,
   ): Promise<pulumi.dynamic.UpdateResult<ReplicaOutputs>> {
-    return { outs: await this.reconcile(id, news, olds) };
+    // An earlier failure is replaced by this update's outcome.
+    const before = defined<ReplicaOutputs>({ ...olds, failure: undefined });
+    return { outs: await this.reconcile(id, news, olds).catch((e: unknown) => recorded(e, before, news)) };
   }
 
   async read(id: string, props?: ReplicaOutputs): Promise<pulumi.dynamic.ReadResult<ReplicaOutputs>> {
@@ -806,6 +856,7 @@ export class Replica extends pulumi.dynamic.Resource {
   declare readonly diskCount: pulumi.Output<number>;
   declare readonly virtualSizeBytes: pulumi.Output<number>;
   declare readonly replicas: pulumi.Output<ReplicaRecord[]>;
+  declare readonly failure: pulumi.Output<ReplicaFailure | undefined>;
 
   constructor(name: string, args: ReplicaArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -818,6 +869,7 @@ export class Replica extends pulumi.dynamic.Resource {
         diskCount: undefined,
         virtualSizeBytes: undefined,
         replicas: undefined,
+        failure: undefined,
         ...args,
       },
       opts,
