@@ -76,17 +76,19 @@ export class FleetReportProvider implements pulumi.dynamic.ResourceProvider<
     return { id: "fleet-report", outs: inputs };
   }
 
-  update(
+  async update(
     _id: string,
     _olds: FleetReportInputs,
     news: FleetReportInputs,
   ): Promise<pulumi.dynamic.UpdateResult<FleetReportInputs>> {
-    this.judge(news);
-    return Promise.resolve({ outs: news });
+    await this.judge(news);
+    return { outs: news };
   }
 
-  private judge(inputs: FleetReportInputs): void {
-    if ((inputs.failures ?? []).length > 0) throw new FleetIncompleteError(inputs.failures);
+  private judge(inputs: FleetReportInputs): Promise<void> {
+    return (inputs.failures ?? []).length > 0
+      ? Promise.reject(new FleetIncompleteError(inputs.failures))
+      : Promise.resolve();
   }
 }
 
