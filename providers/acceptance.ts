@@ -134,7 +134,7 @@ export class AcceptanceProvider
   private async run(inputs: AcceptanceInputs): Promise<AcceptanceSummary> {
     const { build, store } = inputs;
     const name = inputs.templateName;
-    console.log(`${PREFIX}: ${name}: booting build ${build.buildId} from s3://${store.bucket}/${build.key}`);
+    this.say(`${name}: booting build ${build.buildId} from s3://${store.bucket}/${build.key}`);
     return this.withS3(store, async (s3) => {
       let result: AcceptanceResult;
       let failure: AcceptanceFailedError | undefined;
@@ -151,7 +151,7 @@ export class AcceptanceProvider
                 reason: inputs.guestAgent.reason ?? "the catalogue says this template has none",
               },
           workDir: os.tmpdir(),
-          onProgress: (p) => console.log(`${PREFIX}: ${name}: ${p.message}`),
+          onProgress: (p) => this.say(`${name}: ${p.message}`),
         });
       } catch (e) {
         if (!(e instanceof AcceptanceFailedError)) throw e;
@@ -162,8 +162,8 @@ export class AcceptanceProvider
       const summary = summaryOf(result, consoleKeys);
       await this.recordInManifest(s3, inputs, summary);
       const failed = summary.checks.filter((c) => !c.passed);
-      console.log(
-        `${PREFIX}: ${name}: build ${build.buildId} ${summary.passed ? "accepted" : "REFUSED"} in ` +
+      this.say(
+        `${name}: build ${build.buildId} ${summary.passed ? "accepted" : "REFUSED"} in ` +
           `${Math.round(summary.totalSeconds)} s (boot to SSH ${Math.round(summary.bootToSshSeconds)} s, ${summary.place}): ` +
           `${summary.checks.length - failed.length} of ${summary.checks.length} checks passed`,
       );

@@ -181,8 +181,8 @@ export class ArtifactProvider
     // Leftovers of a crash or a failed export are found here, so the next `up` removes them.
     const strays = replaces.length > 0 || changed ? [] : await this.strays(olds);
     if (strays.length > 0)
-      console.log(
-        `${PREFIX}: ${olds.templateName}: ${strays.length} object(s) or upload(s) left by a failed export will be removed`,
+      this.say(
+        `${olds.templateName}: ${strays.length} object(s) or upload(s) left by a failed export will be removed`,
       );
     return diffResult(olds, news, { replaces, updates: changed || strays.length > 0 });
   }
@@ -239,8 +239,8 @@ export class ArtifactProvider
         const exported = await this.withPool(inputs.pool, (x) => this.streamExport(x, s3, inputs, keys));
         const manifestVersionId = await this.writeManifest(s3, inputs, exported);
         const outs = this.outputs(inputs, exported, { previous, pruned, manifestVersionId });
-        console.log(
-          `${PREFIX}: ${where} complete: ${outs.sizeBytes} bytes, sha256 ${outs.sha256.slice(0, 16)}…, ` +
+        this.say(
+          `${where} complete: ${outs.sizeBytes} bytes, sha256 ${outs.sha256.slice(0, 16)}…, ` +
             `${outs.chunksVerified} chunks verified, ` +
             `provider peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
         );
@@ -290,9 +290,7 @@ export class ArtifactProvider
       onProgress: (n) => {
         if (Date.now() - lastLog < 5000) return;
         lastLog = Date.now();
-        console.log(
-          `${PREFIX}: ${inputs.templateName}: ${(n / 1048576).toFixed(0)} MiB uploaded to ${where}`,
-        );
+        this.say(`${inputs.templateName}: ${(n / 1048576).toFixed(0)} MiB uploaded to ${where}`);
       },
     });
     return { ...at, upload, verification: await verifier.verification };
@@ -313,14 +311,14 @@ export class ArtifactProvider
       try {
         const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.key }));
         if (head.ContentLength !== props.sizeBytes || (props.etag && head.ETag !== props.etag)) {
-          console.log(`${PREFIX}: ${where} was altered (size or ETag differs): it will be exported again`);
+          this.say(`${where} was altered (size or ETag differs): it will be exported again`);
           return { id, props: { ...props, missing: true } };
         }
         await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.manifestKey }));
         return { id, props: { ...props, previous: await this.markMissing(s3, props) } };
       } catch (e) {
         if (!isNotFound(e)) throw s3Failure(e, `${PREFIX}: reading ${where}`);
-        console.log(`${PREFIX}: ${where} or its manifest is missing: it will be exported again`);
+        this.say(`${where} or its manifest is missing: it will be exported again`);
         return { id, props: { ...props, missing: true, previous: await this.markMissing(s3, props) } };
       }
     });
@@ -335,9 +333,7 @@ export class ArtifactProvider
     const present = await Promise.all(earlier.map((a) => this.exists(s3, props.store, a.key)));
     return earlier.map((a, i) => {
       if (present[i]) return a;
-      console.log(
-        `${PREFIX}: earlier artifact s3://${props.store.bucket}/${a.key} is gone: no longer retained`,
-      );
+      this.say(`earlier artifact s3://${props.store.bucket}/${a.key} is gone: no longer retained`);
       return { ...a, missing: true };
     });
   }
@@ -387,8 +383,8 @@ export class ArtifactProvider
     if (strays.length === 0) return;
     await this.withS3(o.store, (s3) => removeStrays(s3, o.store, strays));
     for (const s of strays)
-      console.log(
-        `${PREFIX}: removed ${s.kind === "upload" ? "incomplete upload of " : ""}s3://${o.store.bucket}/${s.key} (left by a failed export)`,
+      this.say(
+        `removed ${s.kind === "upload" ? "incomplete upload of " : ""}s3://${o.store.bucket}/${s.key} (left by a failed export)`,
       );
   }
 
@@ -404,7 +400,7 @@ export class ArtifactProvider
         await removeArtifactFiles(s3, store.bucket, a).catch((e: unknown) => {
           throw s3Failure(e, `${PREFIX}: deleting s3://${store.bucket}/${a.key} (${why})`);
         });
-        console.log(`${PREFIX}: deleted s3://${store.bucket}/${a.key} and its manifest (${why})`);
+        this.say(`deleted s3://${store.bucket}/${a.key} and its manifest (${why})`);
       }
     });
   }

@@ -87,7 +87,7 @@ export class CatalogueIndexProvider
       try {
         const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.key }));
         if (head.ETag === props.etag) return { id, props };
-        console.log(`${PREFIX}: ${where} was changed outside Pulumi: it will be rewritten`);
+        this.say(`${where} was changed outside Pulumi: it will be rewritten`);
         return {};
       } catch (e) {
         if (isNotFound(e)) return {};
@@ -128,7 +128,7 @@ export class CatalogueIndexProvider
         "The artifacts are complete and nothing was pruned; run 'pulumi up' again to publish the index.",
       );
     });
-    console.log(`${PREFIX}: wrote ${where} (${doc.artifacts.length} artifact(s))`);
+    this.say(`wrote ${where} (${doc.artifacts.length} artifact(s))`);
     await this.prune(inputs.store, deletable(inputs.prune ?? [], doc.artifacts));
     return { ...inputs, key, etag: put.ETag ?? "", revokedAt };
   }
@@ -154,7 +154,7 @@ export class CatalogueIndexProvider
             },
           );
           if (there) builds.push(b);
-          else console.log(`${PREFIX}: s3://${store.bucket}/${b.key} is gone: not listed`);
+          else this.say(`s3://${store.bucket}/${b.key} is gone: not listed`);
         }
         out.push({ ...t, builds });
       }
@@ -173,7 +173,7 @@ export class CatalogueIndexProvider
             "The index is published; run 'pulumi up' again to finish pruning.",
           );
         });
-        console.log(`${PREFIX}: deleted s3://${store.bucket}/${a.key} and its manifest (no longer listed)`);
+        this.say(`deleted s3://${store.bucket}/${a.key} and its manifest (no longer listed)`);
       }
     });
   }

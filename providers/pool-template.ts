@@ -176,7 +176,7 @@ export class PoolTemplateProvider
     return this.withPool(props.pool, async (x) => {
       const facts = await findByUuid(x, uuid);
       if (!facts || !facts.tags.includes(buildIdTag(props.buildId))) {
-        console.log(`${PREFIX}: template ${uuid} (build ${props.buildId}) is gone from ${props.pool.url}`);
+        this.say(`template ${uuid} (build ${props.buildId}) is gone from ${props.pool.url}`);
         return {};
       }
       const outs: PoolTemplateOutputs = {
@@ -202,9 +202,7 @@ export class PoolTemplateProvider
         const facts = await findByUuid(x, t.uuid);
         if (!facts) continue;
         await destroyTemplate(x, facts);
-        console.log(
-          `${PREFIX}: destroyed ${facts.nameLabel} (${facts.uuid}) and ${facts.disks.length} disk(s)`,
-        );
+        this.say(`destroyed ${facts.nameLabel} (${facts.uuid}) and ${facts.disks.length} disk(s)`);
       }
     });
   }
@@ -225,9 +223,7 @@ export class PoolTemplateProvider
     }
     const outs = this.verified(inputs, facts, op);
     await retag(x, facts, { add: [templateTag(inputs.templateName)] });
-    console.log(
-      `${PREFIX}: ${facts.nameLabel} (${facts.uuid}) verified: ${outs.osName}, ${outs.diskCount} disk(s)`,
-    );
+    this.say(`${facts.nameLabel} (${facts.uuid}) verified: ${outs.osName}, ${outs.diskCount} disk(s)`);
     return { ...outs, history: [...history] };
   }
 
