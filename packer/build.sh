@@ -17,6 +17,7 @@
 #
 # Output: Packer's own output and log go to stderr; stdout carries exactly one compact JSON line on success:
 #   {"template":"debian-12","build_id":"...","duration_seconds":754,"packer_version":"1.9.4"}
+# Each step starts with a stderr line `build.sh: --- <step>` (the provider shows these, not the whole log).
 # On failure nothing is printed on stdout and the exit status is non-zero, with a last stderr line
 #   build.sh: FAILED at step '<step>': <reason>
 # No `packer init`: plugins are found in PACKER_PLUGIN_PATH (tools/bootstrap.sh installs them there).
@@ -31,6 +32,10 @@ watcher_pid=""
 fail() {
   printf 'build.sh: FAILED at step %s: %s\n' "'$step'" "$*" >&2
   exit 1
+}
+begin() {
+  step=$1
+  printf 'build.sh: --- %s\n' "$step" >&2
 }
 cleanup() {
   if [ -n "$watcher_pid" ]; then kill "$watcher_pid" 2>/dev/null || true; fi
@@ -81,7 +86,7 @@ fi
 [[ "$PKR_VAR_build_id" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || fail "PKR_VAR_build_id '$PKR_VAR_build_id' is not 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit"
 
 # --- environment --------------------------------------------------------------------------------------------
-step=environment
+begin environment
 command -v packer >/dev/null || fail "packer is not on PATH; run tools/bootstrap.sh (npm run setup) and source \$TOOLS_HOME/env.sh"
 packer_version=$(packer version 2>/dev/null | sed -nE '1s/^Packer v([0-9][0-9A-Za-z.+-]*).*/\1/p')
 [ -n "$packer_version" ] || fail "could not read the version from 'packer version'"
@@ -105,7 +110,7 @@ elif [ -n "${PKR_VAR_pool_ca_file:-}" ]; then
 fi
 
 # --- inspect: the values Packer will use (variable file over PKR_VAR_* over defaults) -----------------------------
-step=inspect
+begin inspect
 if ! packer inspect "${var_file_args[@]}" "$template" >"$work/inspect.txt" 2>&1; then
   cat "$work/inspect.txt" >&2
   fail "packer inspect could not read $template${var_file:+ with $var_file} (see above)"
@@ -118,7 +123,7 @@ extra_vars=()
 
 # --- render: the installer's seed with this build's user and password hash ------------------------------------
 if uses_var http_directory; then
-  step=render
+  begin render
   os_name=$(var_value os_name)
   [ -n "$os_name" ] || fail "no os_name (variable file or PKR_VAR_os_name), so the installer seed directory packer/<os_name>/http is unknown"
   command -v openssl >/dev/null || fail "openssl is needed for the build password; install it (apt-get install openssl)"
@@ -134,7 +139,7 @@ fi
 if uses_var output_directory; then extra_vars+=(-var "output_directory=$work/output"); fi
 
 # --- validate ------------------------------------------------------------------------------------------------------
-step=validate
+begin validate
 if ! packer validate "${extra_vars[@]}" "${var_file_args[@]}" "$template" >"$work/validate.log" 2>&1; then
   cat "$work/validate.log" >&2
   if grep -q 'Missing plugins' "$work/validate.log"; then
@@ -144,7 +149,7 @@ if ! packer validate "${extra_vars[@]}" "${var_file_args[@]}" "$template" >"$wor
 fi
 
 # --- build -----------------------------------------------------------------------------------------------------------
-step="packer build"
+begin "packer build"
 start=$SECONDS
 set +e
 packer build -color=false -timestamp-ui -on-error="${XCPNG_PACKER_ON_ERROR:-cleanup}" \
