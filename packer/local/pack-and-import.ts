@@ -10,15 +10,18 @@
  * PKR_VAR_pool_ca_file, PKR_VAR_pool_certificate_fingerprint), as for packer/build.sh. The template is named `<name>-<build id>` and tagged like the
  * pool build's (`xcpng-templates`, `template:<name>`, `build-id:<id>`), so the providers find it the same way.
  * Idempotent: when a template with this build id is already on the pool, nothing is imported again.
- * Prints one line on stderr: the template's uuid and reported OS.
+ * Prints on stderr the upload's progress every few seconds (`pack-and-import: progress …`), then one line: the
+ * template's uuid and reported OS.
  */
 import * as fs from "node:fs";
+import { Transform, pipeline } from "node:stream";
 import { parseArgs } from "node:util";
 import { osFromGuestMetrics } from "../../providers/os-detect";
 import { XcpngError, type ErrorOptions } from "../../lib/errors";
 import { type PoolTarget, withXapi } from "../../lib/xapi/client";
 import { buildIdTag, findByBuildId, type TemplateFacts } from "../../lib/xapi/templates";
 import { localTemplateXva } from "./template-xva";
+import { throttledProgress } from "../../providers/transfer-progress";
 
 /** A failure of the pack-and-import step: what failed, and what to do. */
 export class PackImportError extends XcpngError {
@@ -151,7 +154,20 @@ async function main(): Promise<void> {
     return;
   }
 
-  const body = Object.assign(xva.open(), { length });
+  // Progress of the upload every few seconds (`<tool>: progress …`: the PackerBuild provider shows these lines).
+  const progress = throttledProgress((line) => process.stderr.write(`${PREFIX}: progress ${line}\n`));
+  let sent = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      progress((sent += chunk.length), length);
+      done(null, chunk);
+    },
+  });
+  // pipeline: a failure reading the XVA destroys `counted` too, which fails the upload.
+  const body = Object.assign(
+    pipeline(xva.open(), counted, () => undefined),
+    { length },
+  );
 
   // withXapi verifies the pool's CA (and pin) on every connection, the upload's included; putResource creates the
   // import task, sends the exact length and resolves with the task's result (the new VM refs).
