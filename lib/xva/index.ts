@@ -92,6 +92,6 @@ export type {
 } from "./schema";
 export { type WriteXvaDisksOptions, writeXvaDisksToFiles } from "./sparse-files";
 export { xvaTarLength, xvaTarLengthBound } from "./stream-length";
-export { type XvaVerification, XvaVerifier, createXvaVerifier } from "./verify";
+export { type XvaVerification, type XvaVerifyProgress, XvaVerifier, createXvaVerifier } from "./verify";
 export { type XvaWriterOptions, createXvaWriter } from "./writer";
 export { XmlRpcDouble, type XmlRpcStruct, type XmlRpcValue } from "./xmlrpc";
