@@ -24,6 +24,7 @@ function readOrThrow(config: pulumi.Config, projectRoot: string): StackConfig {
       pool: config.getObject<unknown>("pool"),
       s3: config.getObject<unknown>("s3"),
       templates: config.getObject<unknown>("templates"),
+      compression: config.get("compression"),
     },
     projectRoot,
   );
