@@ -44,6 +44,7 @@ const templates = cfg.templates.map(
       store,
       bucket,
       secretKeys,
+      compression: cfg.compression,
     }),
 );
 
@@ -67,6 +68,8 @@ const ciAccess = cfg.s3.aws ? new CiAccess("ci", { bucket: bucket.bucket }) : un
 export const bucketName = bucket.bucket;
 export const ciUser = ciAccess ? ciAccess.user.name : "none (s3.aws is false)";
 export const indexKey = index.key;
+/** The catalogue page, beside the index (`<prefix>/index.html`). */
+export const pageKey = index.pageKey;
 /** What is built: one row per template (the table `npm start` prints). */
 export const built = templates.map((g) => ({
   name: g.config.name,
@@ -76,5 +79,7 @@ export const built = templates.map((g) => ({
   sha256: g.artifact.sha256,
   sizeBytes: g.artifact.sizeBytes,
   buildTime: g.build.builtAt,
+  compression: g.artifact.xvaCompression,
+  packages: g.artifact.sbom.apply((s) => s?.packages),
   channels: g.plan.apply((p) => p.channels),
 }));

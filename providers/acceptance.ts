@@ -1,5 +1,5 @@
 import * as os from "node:os";
-import type { Readable } from "node:stream";
+import { Transform, pipeline, type Readable } from "node:stream";
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
@@ -13,6 +13,7 @@ import type { AcceptanceSummary } from "./catalogue-document";
 import { siblingKey } from "./layout";
 import { XcpngError } from "../lib/errors";
 import type { ArtifactStore } from "./store";
+import { throttledProgress } from "./transfer-progress";
 
 /**
  * The boot acceptance of a template's current build, from the artifact users download: the XVA stored in S3 is
@@ -140,7 +141,7 @@ export class AcceptanceProvider
       let failure: AcceptanceFailedError | undefined;
       try {
         result = await runAcceptance({
-          xva: () => this.open(s3, store, build.key),
+          xva: () => this.open(s3, store, build.key, name),
           expectedSha256: build.sha256,
           os: inputs.os,
           version: inputs.version,
@@ -178,13 +179,24 @@ export class AcceptanceProvider
     });
   }
 
-  private async open(s3: S3Client, store: ArtifactStore, key: string): Promise<Readable> {
+  /** The stored XVA as it is read back, with a progress line every few seconds (percent, rate, time left). */
+  private async open(s3: S3Client, store: ArtifactStore, key: string, template: string): Promise<Readable> {
     const got = await s3
       .send(new GetObjectCommand({ Bucket: store.bucket, Key: key }))
       .catch((e: unknown) => {
         throw s3Failure(e, `${PREFIX}: reading s3://${store.bucket}/${key}`);
       });
-    return got.Body as Readable;
+    const total = got.ContentLength ?? 0;
+    const progress = throttledProgress((line) => this.say(`${template}: reading the XVA ${line}`));
+    let read = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        progress((read += chunk.length), total);
+        done(null, chunk);
+      },
+    });
+    // pipeline: a failed read destroys `counted` too, which fails the unpack with the store's error.
+    return pipeline(got.Body as Readable, counted, () => undefined);
   }
 
   /** Uploads each clone's serial console beside the XVA; returns their keys. */

@@ -6,7 +6,8 @@ import { deleteAllVersions } from "../lib/s3/delete-versions";
 import { isNotFound } from "../lib/s3/errors";
 import { partSizeFor, streamToS3, type StreamUploadResult } from "../lib/s3/stream-upload";
 import type { PoolTarget, XapiSession } from "../lib/xapi/client";
-import { createXvaVerifier, objectsOfClass, type XvaVerification } from "../lib/xva";
+import { createXvaVerifier, objectsOfClass, type XvaVerification, type XvaVerifier } from "../lib/xva";
+import { renderSbomDiffText, type SbomChangeRecord } from "../lib/sbom/diff";
 import { changedKeys, diffResult } from "./dynamic/diff";
 import { defined } from "./dynamic/provider-code";
 import { ProviderBase } from "./dynamic/provider-base";
@@ -15,8 +16,14 @@ import { ArtifactExportError } from "./errors";
 import { osFromGuestMetrics } from "./os-detect";
 import type { RetainedArtifact } from "./stored-artifact";
 import { STACK_METADATA, findStrays, removeArtifactFiles, removeStrays, type Stray } from "./artifact-sweep";
-import { artifactKeys } from "./layout";
+import { artifactKeys, siblingKey } from "./layout";
 import { storeChanged, type ArtifactStore } from "./store";
+import { artifactContentType, exportCompressionParam } from "./artifact-compression";
+import { changesSincePublished, storeBuildSbom, type EarlierExport } from "./artifact-sbom";
+import type { BuildSbom } from "./build-sbom";
+import type { ArtifactCompression, SbomReference } from "./catalogue-document";
+import { appendChangesSummary, changesSummarySection } from "./changes-summary";
+import { progressLine } from "./transfer-progress";
 
 /** Build facts recorded in the manifest. */
 export interface ArtifactFacts {
@@ -39,6 +46,10 @@ export interface ArtifactArgs {
   /** Sum of the template's disk sizes: bounds the export and so sets the multipart part size. */
   readonly virtualSizeBytes: pulumi.Input<number>;
   readonly facts: { readonly [K in keyof ArtifactFacts]: pulumi.Input<ArtifactFacts[K]> };
+  /** The SBOM the build wrote (PackerBuild's `sbom`): stored beside the XVA. */
+  readonly buildSbom?: pulumi.Input<BuildSbom | undefined>;
+  /** How new exports are compressed (the stack's `compression`); what is stored is not exported again. */
+  readonly compression?: pulumi.Input<ArtifactCompression>;
 }
 
 export interface ArtifactInputs {
@@ -50,6 +61,9 @@ export interface ArtifactInputs {
   readonly version: string;
   readonly virtualSizeBytes: number;
   readonly facts: ArtifactFacts;
+  readonly buildSbom?: BuildSbom;
+  /** @default "none" (state written before the setting existed) */
+  readonly compression?: ArtifactCompression;
 }
 
 export interface ArtifactOutputs extends ArtifactInputs {
@@ -62,6 +76,10 @@ export interface ArtifactOutputs extends ArtifactInputs {
   /** OS as the XVA's own ova.xml (VM_guest_metrics) reports it. */
   readonly xvaOs: string;
   readonly chunksVerified: number;
+  /** How the stored XVA is compressed (what the pool sent, as the verifier read it). */
+  readonly xvaCompression?: ArtifactCompression;
+  /** The SBOM stored beside the XVA. */
+  readonly sbom?: SbomReference;
   /** Version id of the XVA and of its manifest, on a versioned bucket. */
   readonly versionId?: string;
   readonly manifestVersionId?: string;
@@ -95,6 +113,13 @@ export interface ArtifactManifest {
   readonly build: ArtifactFacts;
   readonly chunksVerified: number;
   readonly templateUuid: string;
+  /** How the object is compressed, its Content-Type, and the size of the tar inside. */
+  readonly compression: ArtifactCompression;
+  readonly contentType: string;
+  readonly tarBytes: number;
+  readonly sbom?: SbomReference;
+  /** What changed since the template's stable build (else its newest published one). */
+  readonly sbomChanges?: SbomChangeRecord;
 }
 
 const PREFIX = "artifact";
@@ -110,8 +135,8 @@ export function xvaOsOf(v: XvaVerification): string {
 
 /** The identity of an export: when one of these changes (or the object went missing), `up` exports again. */
 const EXPORT_KEYS = ["templateUuid", "templateName", "os", "version"] as const;
-/** Settings that change what is recorded or kept, not the stored object. */
-const SETTING_KEYS = ["pool", "facts", "store"] as const;
+/** Settings that change what is recorded or kept, or how the next export is made, not the stored object. */
+const SETTING_KEYS = ["pool", "facts", "store", "compression"] as const;
 
 /** Whether an update must export the template again (a new template, or the stored object went missing). */
 export function needsExport(olds: ArtifactOutputs, news: ArtifactInputs): boolean {
@@ -129,6 +154,8 @@ function retained(o: ArtifactOutputs): RetainedArtifact {
     buildId: o.facts.buildId,
     exportedAt: o.exportedAt,
     ...(o.xvaOs !== undefined ? { osDetected: o.xvaOs } : {}),
+    ...(o.xvaCompression !== undefined ? { compression: o.xvaCompression } : {}),
+    ...(o.sbom !== undefined ? { sbom: o.sbom } : {}),
   };
 }
 
@@ -161,6 +188,13 @@ interface ExportedObject {
   readonly timestamp: string;
   readonly upload: StreamUploadResult;
   readonly verification: XvaVerification;
+  readonly contentType: string;
+}
+
+/** What an export stored beside the XVA: the SBOM and what changed since the published build. */
+interface StoredSbom {
+  readonly ref: SbomReference;
+  readonly changes?: SbomChangeRecord;
 }
 
 /** An XVA export of a pool template, streamed into S3 and verified on the way, with its manifest. */
@@ -188,7 +222,7 @@ export class ArtifactProvider
   }
 
   async create(inputs: ArtifactInputs): Promise<pulumi.dynamic.CreateResult<ArtifactOutputs>> {
-    const outs = await this.export(inputs, [], []);
+    const outs = await this.export(inputs, [], [], []);
     await this.sweep(outs);
     return { id: outs.key, outs };
   }
@@ -200,7 +234,9 @@ export class ArtifactProvider
   ): Promise<pulumi.dynamic.UpdateResult<ArtifactOutputs>> {
     const exported = needsExport(olds, news);
     // Export first: if it fails, the current artifact and its history stay as they are.
-    const fresh = exported ? await this.export(news, [], []) : { ...olds, ...news };
+    // The SBOM of a re-export of the same build can be copied from an earlier export (providers/artifact-sbom.ts).
+    const earlier: EarlierExport[] = [retained(olds), ...(olds.previous ?? [])];
+    const fresh = exported ? await this.export(news, [], [], earlier) : { ...olds, ...news };
     const h = historyAfter(olds, fresh.key, exported);
     // Earlier artifacts the index pruned are gone from the store: they leave the history here.
     const previous = await this.stillStored(news.store, h.previous, "xva");
@@ -224,6 +260,7 @@ export class ArtifactProvider
     inputs: ArtifactInputs,
     previous: readonly RetainedArtifact[],
     pruned: readonly RetainedArtifact[],
+    earlier: readonly EarlierExport[],
   ): Promise<ArtifactOutputs> {
     this.poolPassword(); // a missing secret fails before anything touches the store
     const keys = artifactKeys(
@@ -237,18 +274,19 @@ export class ArtifactProvider
     return this.withS3(inputs.store, async (s3) => {
       try {
         const exported = await this.withPool(inputs.pool, (x) => this.streamExport(x, s3, inputs, keys));
-        const manifestVersionId = await this.writeManifest(s3, inputs, exported);
-        const outs = this.outputs(inputs, exported, { previous, pruned, manifestVersionId });
+        const v = exported.verification;
         this.say(
-          `${where} complete: ${outs.sizeBytes} bytes, sha256 ${outs.sha256.slice(0, 16)}…, ` +
-            `${outs.chunksVerified} chunks verified, ` +
+          `${inputs.templateName}: ${where} complete: ${exported.upload.bytes} bytes ${v.compression} ` +
+            `(${v.tarBytes} bytes of XVA), sha256 ${v.sha256.slice(0, 16)}…, ${v.chunks} chunks verified, ` +
             `provider peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
         );
-        return outs;
+        const sbom = await this.storeSbom(s3, inputs, keys.key, earlier);
+        const manifestVersionId = await this.writeManifest(s3, inputs, exported, sbom);
+        return this.outputs(inputs, exported, { previous, pruned, manifestVersionId, sbom: sbom?.ref });
       } catch (e) {
         // Nothing half-published: streamToS3 aborted an incomplete upload; a complete XVA whose manifest failed
         // and a manifest are removed here (and by the next up's sweep if this cleanup fails too).
-        for (const key of [keys.manifestKey, keys.key])
+        for (const key of [keys.manifestKey, siblingKey(keys.key, "sbom"), keys.key])
           await deleteAllVersions(s3, inputs.store.bucket, key).catch(() => undefined);
         // Pool, store and XVA errors already say what failed and where; anything else is wrapped with the context.
         if (isXcpngError(e)) throw e;
@@ -269,7 +307,11 @@ export class ArtifactProvider
     at: { key: string; manifestKey: string; timestamp: string },
   ): Promise<ExportedObject> {
     const where = `s3://${inputs.store.bucket}/${at.key}`;
-    const res = await x.getResource("/export", { uuid: inputs.templateUuid, use_compression: "false" });
+    const compression = inputs.compression ?? "none";
+    const res = await x.getResource("/export", {
+      uuid: inputs.templateUuid,
+      use_compression: exportCompressionParam(compression),
+    });
     if (res.statusCode !== 200) {
       res.body.resume();
       throw new ArtifactExportError(
@@ -278,22 +320,94 @@ export class ArtifactProvider
       );
     }
     const verifier = createXvaVerifier();
-    let lastLog = 0;
+    const contentType = artifactContentType(compression);
+    this.say(`${inputs.templateName}: exporting ${inputs.templateUuid} (${compression}) to ${where}`);
     const upload = await streamToS3(res.body, [verifier], {
       client: s3,
       bucket: inputs.store.bucket,
       key: at.key,
       // The export is bounded by the disks' virtual size plus the XVA's metadata and checksum entries.
       partSizeBytes: partSizeFor(inputs.virtualSizeBytes + 64 * 1024 * 1024),
-      contentType: "application/octet-stream",
+      contentType,
       metadata: this.metadata(inputs),
-      onProgress: (n) => {
-        if (Date.now() - lastLog < 5000) return;
-        lastLog = Date.now();
-        this.say(`${inputs.templateName}: ${(n / 1048576).toFixed(0)} MiB uploaded to ${where}`);
-      },
+      onProgress: this.exportProgress(inputs.templateName, verifier),
     });
-    return { ...at, upload, verification: await verifier.verification };
+    const verification = await verifier.verification;
+    if (verification.compression !== compression)
+      this.warn(
+        `${inputs.templateName}: asked the pool for a ${compression} export, it sent ${verification.compression} ` +
+          `(stored and recorded as sent). A pool before XCP-ng 8.3 exports no zstd: set compression: gzip.`,
+      );
+    return {
+      ...at,
+      upload,
+      verification,
+      contentType:
+        verification.compression === compression
+          ? contentType
+          : artifactContentType(verification.compression),
+    };
+  }
+
+  /**
+   * A progress line every 5 s: how far through the disks the export is (the only total known in advance: xapi
+   * sends no length, and a compressed size is unknown), its rate and time left, and the bytes stored so far.
+   */
+  private exportProgress(template: string, verifier: XvaVerifier): (storedBytes: number) => void {
+    const start = Date.now();
+    let last = start;
+    return (stored) => {
+      const now = Date.now();
+      if (now - last < 5000) return;
+      last = now;
+      const p = verifier.progress();
+      if (p.diskBytesTotal === 0) return;
+      this.say(
+        `${template}: export ${progressLine(p.diskBytesDone, p.diskBytesTotal, now - start)} of disk; ` +
+          `${Math.round(stored / 1e6).toLocaleString("en-US")} MB stored`,
+      );
+    };
+  }
+
+  /** Stores the build's SBOM beside the XVA and says what changed since the published build; none without one. */
+  private async storeSbom(
+    s3: S3Client,
+    inputs: ArtifactInputs,
+    xvaKey: string,
+    earlier: readonly EarlierExport[],
+  ): Promise<StoredSbom | undefined> {
+    const t = inputs.templateName;
+    const buildId = inputs.facts.buildId;
+    if (inputs.buildSbom === undefined) {
+      this.say(`${t}: no SBOM stored (the build wrote none)`);
+      return undefined;
+    }
+    const stored = await storeBuildSbom(
+      s3,
+      inputs.store,
+      { xvaKey, buildId, template: t },
+      inputs.buildSbom,
+      earlier,
+      this.metadata(inputs),
+    );
+    const at = `s3://${inputs.store.bucket}/${stored.ref.key}`;
+    this.say(`${t}: SBOM of ${stored.ref.packages} packages stored at ${at} (from ${stored.from})`);
+    const since = await changesSincePublished(s3, inputs.store, t, buildId, stored.json);
+    const section = { template: t, buildId, packages: stored.ref.packages, sbomAt: at };
+    if ("none" in since) {
+      this.say(`${t}: what changed: nothing to compare with (${since.none})`);
+      appendChangesSummary(process.env, changesSummarySection({ ...section, since: since.none }));
+      return { ref: stored.ref };
+    }
+    const [summary = "", ...lines] = renderSbomDiffText(since.diff, { maxLines: 12 }).split("\n");
+    const against = since.record.against;
+    this.say(`${t}: since the ${against.channel ?? "published"} build ${against.buildId}: ${summary}`);
+    for (const l of lines) this.say(`${t}: ${l}`);
+    appendChangesSummary(
+      process.env,
+      changesSummarySection({ ...section, since: { ...against, diff: since.diff } }),
+    );
+    return { ref: stored.ref, changes: since.record };
   }
 
   private metadata(inputs: ArtifactInputs): Record<string, string> {
@@ -412,6 +526,7 @@ export class ArtifactProvider
       previous: readonly RetainedArtifact[];
       pruned: readonly RetainedArtifact[];
       manifestVersionId: string | undefined;
+      sbom: SbomReference | undefined;
     },
   ): ArtifactOutputs {
     return defined<ArtifactOutputs>({
@@ -426,6 +541,8 @@ export class ArtifactProvider
       exportedAt: new Date().toISOString(),
       xvaOs: xvaOsOf(r.verification),
       chunksVerified: r.verification.chunks,
+      xvaCompression: r.verification.compression,
+      sbom: rest.sbom,
       previous: [...rest.previous],
       pruned: [...rest.pruned],
     });
@@ -436,6 +553,7 @@ export class ArtifactProvider
     s3: S3Client,
     inputs: ArtifactInputs,
     r: ExportedObject,
+    sbom: StoredSbom | undefined,
   ): Promise<string | undefined> {
     const manifest: ArtifactManifest = {
       schema: "xcpng-templates/manifest@1",
@@ -450,6 +568,11 @@ export class ArtifactProvider
       build: inputs.facts,
       chunksVerified: r.verification.chunks,
       templateUuid: inputs.templateUuid,
+      compression: r.verification.compression,
+      contentType: r.contentType,
+      tarBytes: r.verification.tarBytes,
+      ...(sbom !== undefined ? { sbom: sbom.ref } : {}),
+      ...(sbom?.changes !== undefined ? { sbomChanges: sbom.changes } : {}),
     };
     const put = await s3.send(
       new PutObjectCommand({
@@ -471,6 +594,8 @@ export class Artifact extends pulumi.dynamic.Resource {
   declare readonly sizeBytes: pulumi.Output<number>;
   declare readonly exportedAt: pulumi.Output<string>;
   declare readonly xvaOs: pulumi.Output<string>;
+  declare readonly xvaCompression: pulumi.Output<ArtifactCompression | undefined>;
+  declare readonly sbom: pulumi.Output<SbomReference | undefined>;
   declare readonly previous: pulumi.Output<RetainedArtifact[]>;
   declare readonly pruned: pulumi.Output<RetainedArtifact[]>;
 
@@ -487,6 +612,8 @@ export class Artifact extends pulumi.dynamic.Resource {
         exportedAt: undefined,
         xvaOs: undefined,
         chunksVerified: undefined,
+        xvaCompression: undefined,
+        sbom: undefined,
         versionId: undefined,
         manifestVersionId: undefined,
         previous: undefined,

@@ -62,3 +62,10 @@ export class ArtifactExportError extends XcpngError {
     super("ARTIFACT_EXPORT_FAILED", message, options);
   }
 }
+
+/** The SBOM an export must store beside the XVA cannot be found (neither the build's file nor an earlier copy). */
+export class ArtifactSbomError extends XcpngError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("ARTIFACT_SBOM_MISSING", message, options);
+  }
+}
