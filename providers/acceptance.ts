@@ -14,6 +14,7 @@ import { siblingKey } from "./layout";
 import { XcpngError } from "../lib/errors";
 import type { ArtifactStore } from "./store";
 import { throttledProgress } from "./transfer-progress";
+import { progressPeriodMs } from "./progress-period";
 
 /**
  * The boot acceptance of a template's current build, from the artifact users download: the XVA stored in S3 is
@@ -187,7 +188,10 @@ export class AcceptanceProvider
         throw s3Failure(e, `${PREFIX}: reading s3://${store.bucket}/${key}`);
       });
     const total = got.ContentLength ?? 0;
-    const progress = throttledProgress((line) => this.say(`${template}: reading the XVA ${line}`));
+    const progress = throttledProgress(
+      (line) => this.say(`${template}: reading the XVA ${line}`),
+      progressPeriodMs(process.env),
+    );
     let read = 0;
     const counted = new Transform({
       transform(chunk: Buffer, _enc, done) {

@@ -24,6 +24,7 @@ import type { BuildSbom } from "./build-sbom";
 import type { ArtifactCompression, SbomReference } from "./catalogue-document";
 import { appendChangesSummary, changesSummarySection } from "./changes-summary";
 import { progressLine } from "./transfer-progress";
+import { progressPeriodMs } from "./progress-period";
 
 /** Build facts recorded in the manifest. */
 export interface ArtifactFacts {
@@ -350,15 +351,16 @@ export class ArtifactProvider
   }
 
   /**
-   * A progress line every 5 s: how far through the disks the export is (the only total known in advance: xapi
+   * A progress line every 5 s (providers/progress-period.ts): how far through the disks the export is (the only total known in advance: xapi
    * sends no length, and a compressed size is unknown), its rate and time left, and the bytes stored so far.
    */
   private exportProgress(template: string, verifier: XvaVerifier): (storedBytes: number) => void {
     const start = Date.now();
+    const every = progressPeriodMs(process.env);
     let last = start;
     return (stored) => {
       const now = Date.now();
-      if (now - last < 5000) return;
+      if (now - last < every) return;
       last = now;
       const p = verifier.progress();
       if (p.diskBytesTotal === 0) return;
