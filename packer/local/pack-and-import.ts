@@ -22,6 +22,7 @@ import { type PoolTarget, withXapi } from "../../lib/xapi/client";
 import { buildIdTag, findByBuildId, type TemplateFacts } from "../../lib/xapi/templates";
 import { localTemplateXva } from "./template-xva";
 import { throttledProgress } from "../../providers/transfer-progress";
+import { progressPeriodMs } from "../../providers/progress-period";
 
 /** A failure of the pack-and-import step: what failed, and what to do. */
 export class PackImportError extends XcpngError {
@@ -155,7 +156,10 @@ async function main(): Promise<void> {
   }
 
   // Progress of the upload every few seconds (`<tool>: progress …`: the PackerBuild provider shows these lines).
-  const progress = throttledProgress((line) => process.stderr.write(`${PREFIX}: progress ${line}\n`));
+  const progress = throttledProgress(
+    (line) => process.stderr.write(`${PREFIX}: progress ${line}\n`),
+    progressPeriodMs(process.env),
+  );
   let sent = 0;
   const counted = new Transform({
     transform(chunk: Buffer, _enc, done) {
