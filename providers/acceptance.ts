@@ -13,8 +13,8 @@ import type { AcceptanceSummary } from "./catalogue-document";
 import { siblingKey } from "./layout";
 import { XcpngError } from "../lib/errors";
 import type { ArtifactStore } from "./store";
-import { throttledProgress } from "./transfer-progress";
-import { progressPeriodMs } from "./progress-period";
+import { progressLine } from "./transfer-progress";
+import { progressPacer, progressPeriodMs } from "./progress-pace";
 
 /**
  * The boot acceptance of a template's current build, from the artifact users download: the XVA stored in S3 is
@@ -188,14 +188,14 @@ export class AcceptanceProvider
         throw s3Failure(e, `${PREFIX}: reading s3://${store.bucket}/${key}`);
       });
     const total = got.ContentLength ?? 0;
-    const progress = throttledProgress(
-      (line) => this.say(`${template}: reading the XVA ${line}`),
-      progressPeriodMs(process.env),
-    );
     let read = 0;
+    const pace = progressPacer(
+      (elapsedMs) => this.say(`${template}: reading the XVA ${progressLine(read, total, elapsedMs)}`),
+      { everyMs: progressPeriodMs(process.env) },
+    );
     const counted = new Transform({
       transform(chunk: Buffer, _enc, done) {
-        progress((read += chunk.length), total);
+        pace((read += chunk.length));
         done(null, chunk);
       },
     });

@@ -24,7 +24,7 @@ import type { BuildSbom } from "./build-sbom";
 import type { ArtifactCompression, SbomReference } from "./catalogue-document";
 import { appendChangesSummary, changesSummarySection } from "./changes-summary";
 import { progressLine } from "./transfer-progress";
-import { progressPeriodMs } from "./progress-period";
+import { progressPacer, progressPeriodMs } from "./progress-pace";
 
 /** Build facts recorded in the manifest. */
 export interface ArtifactFacts {
@@ -351,23 +351,26 @@ export class ArtifactProvider
   }
 
   /**
-   * A progress line every 5 s (providers/progress-period.ts): how far through the disks the export is (the only total known in advance: xapi
-   * sends no length, and a compressed size is unknown), its rate and time left, and the bytes stored so far.
+   * Progress lines paced by providers/progress-pace.ts: how far through the disks the export is (the only total
+   * known in advance: xapi sends no length, and a compressed size is unknown), its rate and time left (through a
+   * sparse disk's holes it goes faster than said), and the bytes stored so far.
    */
   private exportProgress(template: string, verifier: XvaVerifier): (storedBytes: number) => void {
-    const start = Date.now();
-    const every = progressPeriodMs(process.env);
-    let last = start;
-    return (stored) => {
-      const now = Date.now();
-      if (now - last < every) return;
-      last = now;
-      const p = verifier.progress();
-      if (p.diskBytesTotal === 0) return;
-      this.say(
-        `${template}: export ${progressLine(p.diskBytesDone, p.diskBytesTotal, now - start)} of disk; ` +
-          `${Math.round(stored / 1e6).toLocaleString("en-US")} MB stored`,
-      );
+    let stored = 0;
+    const pace = progressPacer(
+      (elapsedMs) => {
+        const p = verifier.progress();
+        this.say(
+          `${template}: export ${progressLine(p.diskBytesDone, p.diskBytesTotal, elapsedMs)} of disk; ` +
+            `${Math.round(stored / 1e6).toLocaleString("en-US")} MB stored`,
+        );
+      },
+      { everyMs: progressPeriodMs(process.env) },
+    );
+    return (bytes) => {
+      stored = bytes;
+      // Paced on the stream's bytes (compressed or not), not on what is stored: parts are stored 8 MiB at a time.
+      if (verifier.progress().diskBytesTotal > 0) pace(verifier.progress().streamBytes);
     };
   }
 
