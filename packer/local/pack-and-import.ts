@@ -21,8 +21,8 @@ import { XcpngError, type ErrorOptions } from "../../lib/errors";
 import { type PoolTarget, withXapi } from "../../lib/xapi/client";
 import { buildIdTag, findByBuildId, type TemplateFacts } from "../../lib/xapi/templates";
 import { localTemplateXva } from "./template-xva";
-import { throttledProgress } from "../../providers/transfer-progress";
-import { progressPeriodMs } from "../../providers/progress-period";
+import { progressLine } from "../../providers/transfer-progress";
+import { progressPacer, progressPeriodMs } from "../../providers/progress-pace";
 
 /** A failure of the pack-and-import step: what failed, and what to do. */
 export class PackImportError extends XcpngError {
@@ -156,14 +156,14 @@ async function main(): Promise<void> {
   }
 
   // Progress of the upload every few seconds (`<tool>: progress …`: the PackerBuild provider shows these lines).
-  const progress = throttledProgress(
-    (line) => process.stderr.write(`${PREFIX}: progress ${line}\n`),
-    progressPeriodMs(process.env),
-  );
   let sent = 0;
+  const pace = progressPacer(
+    (elapsedMs) => process.stderr.write(`${PREFIX}: progress ${progressLine(sent, length, elapsedMs)}\n`),
+    { everyMs: progressPeriodMs(process.env) },
+  );
   const counted = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      progress((sent += chunk.length), length);
+      pace((sent += chunk.length));
       done(null, chunk);
     },
   });
