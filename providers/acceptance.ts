@@ -1,9 +1,14 @@
 import * as os from "node:os";
-import { Transform, pipeline, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { AcceptanceFailedError, runAcceptance, type AcceptanceResult } from "../lib/acceptance";
+import {
+  AcceptanceFailedError,
+  runAcceptance,
+  type AcceptanceResult,
+  type XvaSource,
+} from "../lib/acceptance";
 import { shimProvider } from "./dynamic/shim";
 import { changedKeys, diffResult } from "./dynamic/diff";
 import { ProviderBase } from "./dynamic/provider-base";
@@ -14,7 +19,7 @@ import { siblingKey } from "./layout";
 import { XcpngError } from "../lib/errors";
 import type { ArtifactStore } from "./store";
 import { progressLine } from "./transfer-progress";
-import { progressPacer, progressPeriodMs } from "./progress-pace";
+import { countedChunks, progressPacer, progressPeriodMs } from "./progress-pace";
 
 /**
  * The boot acceptance of a template's current build, from the artifact users download: the XVA stored in S3 is
@@ -180,27 +185,21 @@ export class AcceptanceProvider
     });
   }
 
-  /** The stored XVA as it is read back, with a progress line every few seconds (percent, rate, time left). */
-  private async open(s3: S3Client, store: ArtifactStore, key: string, template: string): Promise<Readable> {
+  /** The stored XVA as it is read back, with progress lines (percent, rate, time left) as it is read. */
+  private async open(s3: S3Client, store: ArtifactStore, key: string, template: string): Promise<XvaSource> {
     const got = await s3
       .send(new GetObjectCommand({ Bucket: store.bucket, Key: key }))
       .catch((e: unknown) => {
         throw s3Failure(e, `${PREFIX}: reading s3://${store.bucket}/${key}`);
       });
+    const body = got.Body as Readable;
     const total = got.ContentLength ?? 0;
     let read = 0;
     const pace = progressPacer(
       (elapsedMs) => this.say(`${template}: reading the XVA ${progressLine(read, total, elapsedMs)}`),
       { everyMs: progressPeriodMs(process.env) },
     );
-    const counted = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        pace((read += chunk.length));
-        done(null, chunk);
-      },
-    });
-    // pipeline: a failed read destroys `counted` too, which fails the unpack with the store's error.
-    return pipeline(got.Body as Readable, counted, () => undefined);
+    return countedChunks(body, (n) => pace((read = n)));
   }
 
   /** Uploads each clone's serial console beside the XVA; returns their keys. */

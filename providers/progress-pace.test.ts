@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { progressPacer, progressPeriodMs } from "./progress-pace";
+import { countedChunks, progressPacer, progressPeriodMs } from "./progress-pace";
 
 describe("progress pace", () => {
   const cases: ReadonlyArray<[string | undefined, number]> = [
@@ -53,4 +53,23 @@ describe("progress pace", () => {
         [900, 99e6],
       ]),
     ).to.deep.equal([]));
+
+  it("counted chunks: the source's chunks unchanged, the bytes so far after each, the source's failure kept", async () => {
+    async function* source() {
+      yield await Promise.resolve(Buffer.from("ab"));
+      yield Buffer.from("cde");
+      throw new Error("the store cut the body");
+    }
+    const seen: number[] = [];
+    const got: string[] = [];
+    const err = await (async () => {
+      for await (const c of countedChunks(source(), (n) => seen.push(n))) got.push(Buffer.from(c).toString());
+    })().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(got).to.deep.equal(["ab", "cde"]);
+    expect(seen).to.deep.equal([2, 5]);
+    expect(err?.message).to.equal("the store cut the body");
+  });
 });

@@ -34,3 +34,18 @@ export function progressPacer(
     line(t - start);
   };
 }
+
+/**
+ * The chunks of `source`, unchanged, reporting the bytes passed so far after each (a generator rather than a
+ * stream in between: the consumer's pace and the source's failures stay the source's own).
+ */
+export async function* countedChunks(
+  source: AsyncIterable<Uint8Array>,
+  onBytes: (bytesSoFar: number) => void,
+): AsyncGenerator<Uint8Array> {
+  let n = 0;
+  for await (const chunk of source) {
+    onBytes((n += chunk.byteLength));
+    yield chunk;
+  }
+}
