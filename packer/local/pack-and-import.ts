@@ -14,7 +14,6 @@
  * template's uuid and reported OS.
  */
 import * as fs from "node:fs";
-import { Transform, pipeline } from "node:stream";
 import { parseArgs } from "node:util";
 import { osFromGuestMetrics } from "../../providers/os-detect";
 import { XcpngError, type ErrorOptions } from "../../lib/errors";
@@ -155,22 +154,12 @@ async function main(): Promise<void> {
     return;
   }
 
+  const body = Object.assign(xva.open(), { length });
   // Progress of the upload every few seconds (`<tool>: progress …`: the PackerBuild provider shows these lines).
   let sent = 0;
   const pace = progressPacer(
     (elapsedMs) => process.stderr.write(`${PREFIX}: progress ${progressLine(sent, length, elapsedMs)}\n`),
     { everyMs: progressPeriodMs(process.env) },
-  );
-  const counted = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      pace((sent += chunk.length));
-      done(null, chunk);
-    },
-  });
-  // pipeline: a failure reading the XVA destroys `counted` too, which fails the upload.
-  const body = Object.assign(
-    pipeline(xva.open(), counted, () => undefined),
-    { length },
   );
 
   // withXapi verifies the pool's CA (and pin) on every connection, the upload's included; putResource creates the
@@ -180,6 +169,7 @@ async function main(): Promise<void> {
       x.putResource("/import", {}, body, {
         lengthBytes: length,
         taskLabel: `xcpng-templates: import ${name}`,
+        onProgress: (n) => pace((sent = n)),
       }),
     );
   } catch (e) {
