@@ -332,7 +332,11 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: before["tmpl-a"]?.s3Key }));
     await pulumi(withConfig(["refresh", "--yes"]));
     const index0 = await indexText();
-    const retainedKeys = (JSON.parse(index0) as Catalogue).artifacts.flatMap((a) => [a.key, a.manifestKey]);
+    const retainedKeys = (JSON.parse(index0) as Catalogue).artifacts.flatMap((a) => [
+      a.key,
+      a.manifestKey,
+      ...(a.sbom ? [a.sbom.key] : []),
+    ]);
     pool.setFaults({ cutExportAfterBytes: 3 * 1024 * 1024 });
     let failed: RunResult;
     try {
@@ -346,11 +350,15 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     );
     await noIncompleteUploads();
     const stored = await keys();
-    // Only the manifest of the artifact refresh marked missing may remain (its replacement failed).
+    // Only the manifest and SBOM of the artifact refresh marked missing may remain (its replacement failed).
     const recordedManifest = before["tmpl-a"]?.s3Key.replace(/\.xva$/, ".manifest.json");
+    const recordedSbom = before["tmpl-a"]?.s3Key.replace(/\.xva$/, ".sbom.cdx.json");
     expect(
-      stored.filter((k) => k.includes("tmpl-a") && k !== recordedManifest && !retainedKeys.includes(k)),
-      "no half-published artifact or manifest",
+      stored.filter(
+        (k) =>
+          k.includes("tmpl-a") && k !== recordedManifest && k !== recordedSbom && !retainedKeys.includes(k),
+      ),
+      "no half-published artifact, manifest or SBOM",
     ).to.deep.equal([]);
     const index1 = await indexText();
     expect(index1, "the index was not touched").to.equal(index0);
@@ -358,6 +366,7 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     const healed = await keys();
     expect(healed).to.include((await built())["tmpl-a"]?.s3Key);
     expect(healed).to.not.include(recordedManifest);
+    expect(healed, "the SBOM went with its artifact").to.not.include(recordedSbom);
   });
 
   it("S3 failing an upload part fails the update cleanly, and the next up succeeds", async () => {
