@@ -79,7 +79,5 @@ export const built = templates.map((g) => ({
   sha256: g.artifact.sha256,
   sizeBytes: g.artifact.sizeBytes,
   buildTime: g.build.builtAt,
-  compression: g.artifact.xvaCompression,
-  packages: g.artifact.sbom.apply((s) => s?.packages),
   channels: g.plan.apply((p) => p.channels),
 }));

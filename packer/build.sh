@@ -17,7 +17,8 @@
 #
 # Output: Packer's own output and log go to stderr; stdout carries exactly one compact JSON line on success:
 #   {"template":"debian-12","build_id":"...","duration_seconds":754,"packer_version":"1.9.4"}
-# Each step starts with a stderr line `build.sh: --- <step>` (the provider shows these, not the whole log).
+# The steps that take time start with a stderr line `build.sh: --- <step>` (render, validate, packer build: the
+# provider shows these, not the whole log; the quick checks before them only name themselves when they fail).
 # On failure nothing is printed on stdout and the exit status is non-zero, with a last stderr line
 #   build.sh: FAILED at step '<step>': <reason>
 # No `packer init`: plugins are found in PACKER_PLUGIN_PATH (tools/bootstrap.sh installs them there).
@@ -86,7 +87,7 @@ fi
 [[ "$PKR_VAR_build_id" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || fail "PKR_VAR_build_id '$PKR_VAR_build_id' is not 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit"
 
 # --- environment --------------------------------------------------------------------------------------------
-begin environment
+step=environment
 command -v packer >/dev/null || fail "packer is not on PATH; run tools/bootstrap.sh (npm run setup) and source \$TOOLS_HOME/env.sh"
 packer_version=$(packer version 2>/dev/null | sed -nE '1s/^Packer v([0-9][0-9A-Za-z.+-]*).*/\1/p')
 [ -n "$packer_version" ] || fail "could not read the version from 'packer version'"
@@ -110,7 +111,7 @@ elif [ -n "${PKR_VAR_pool_ca_file:-}" ]; then
 fi
 
 # --- inspect: the values Packer will use (variable file over PKR_VAR_* over defaults) -----------------------------
-begin inspect
+step=inspect
 if ! packer inspect "${var_file_args[@]}" "$template" >"$work/inspect.txt" 2>&1; then
   cat "$work/inspect.txt" >&2
   fail "packer inspect could not read $template${var_file:+ with $var_file} (see above)"

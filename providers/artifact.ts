@@ -396,17 +396,18 @@ export class ArtifactProvider
       this.metadata(inputs),
     );
     const at = `s3://${inputs.store.bucket}/${stored.ref.key}`;
-    this.say(`${t}: SBOM of ${stored.ref.packages} packages stored at ${at} (from ${stored.from})`);
+    const copied = stored.from.startsWith("s3://") ? ` (copied from ${stored.from}, the same build)` : "";
+    const head = `${t}: SBOM of ${stored.ref.packages} packages at ${at}${copied}`;
     const since = await changesSincePublished(s3, inputs.store, t, buildId, stored.json);
     const section = { template: t, buildId, packages: stored.ref.packages, sbomAt: at };
     if ("none" in since) {
-      this.say(`${t}: what changed: nothing to compare with (${since.none})`);
+      this.say(`${head}; nothing to compare with (${since.none})`);
       appendChangesSummary(process.env, changesSummarySection({ ...section, since: since.none }));
       return { ref: stored.ref };
     }
     const [summary = "", ...lines] = renderSbomDiffText(since.diff, { maxLines: 12 }).split("\n");
     const against = since.record.against;
-    this.say(`${t}: since the ${against.channel ?? "published"} build ${against.buildId}: ${summary}`);
+    this.say(`${head}; since the ${against.channel ?? "published"} build ${against.buildId}: ${summary}`);
     for (const l of lines) this.say(`${t}: ${l}`);
     appendChangesSummary(
       process.env,

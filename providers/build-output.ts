@@ -8,10 +8,10 @@
  * - Packer, run with `-timestamp-ui`, prefixes every line with `<RFC 3339 time>: `; what it says itself is
  *   `==> <build source>: <message>` (ui.Say), but it relays a provisioner's stderr the same way (ui.Error) and its
  *   stdout as `    <source>: <line>`, so `==>` alone does not mark a step: a step is a `==>` line in the words
- *   Packer and the XCP-ng plugin use for theirs ({@link PACKER_STEP}: `Provisioning with shell script: …`,
- *   `Running local shell script: …`, the plugin's `Step: …`);
- * - through that relay, packer/local/build-local.sh marks its steps `build-local.sh: --- <step> (t+<n>s)` and
- *   chroot-run.sh each provisioning script `chroot-run.sh: === <script>`; any tool reports a long transfer as
+ *   Packer and the XCP-ng plugin use for theirs ({@link PACKER_STEP}: `Provisioning with shell script: …`, the
+ *   plugin's `Step: …`; not `Running local shell script`, the local path's one step, which says nothing more);
+ * - through that relay, packer/local/build-local.sh marks its steps `build-local.sh: --- <step> (t+<n>s)` (the
+ *   provisioning scripts inside its `provision` step only go to the log); any tool reports a long transfer as
  *   `<tool>: progress <text>` (pack-and-import's upload into the pool);
  * - a script's own lines are `<script>: <text>` or `[<n>-<script>] <text>`: shown only when they say `warning:`.
  */
@@ -19,8 +19,6 @@
 export type BuildLine =
   /** The start of a step of the build. */
   | { readonly kind: "step"; readonly name: string }
-  /** One of the provisioning scripts the local path runs inside its `provision` step. */
-  | { readonly kind: "script"; readonly name: string }
   /** A long transfer's progress: `text` is percent, rate and time left. */
   | { readonly kind: "progress"; readonly source: string; readonly text: string }
   | { readonly kind: "warning"; readonly text: string }
@@ -36,7 +34,7 @@ const RELAYED = /^(==>|\s{4})\s*([^\s:]+): (.*)$/;
  * step, and vatesfr/packer-plugin-xenserver's `ui.Say("Step: …")`). A step said otherwise is only in the log.
  */
 const PACKER_STEP =
-  /^(Step: |Provisioning with |Running local shell script|Uploading |Downloading |Waiting for SSH|Connected to SSH|Gracefully halting|Typing the boot command)/;
+  /^(Step: |Provisioning with |Uploading |Downloading |Waiting for SSH|Connected to SSH|Gracefully halting|Typing the boot command)/;
 
 /** Classifies one line of build.sh's stderr (already masked). */
 export function classifyBuildLine(raw: string): BuildLine {
@@ -56,8 +54,6 @@ export function classifyBuildLine(raw: string): BuildLine {
 function ownMark(text: string): BuildLine | undefined {
   let m = /^(?:build|build-local)\.sh: --- (.+?)(?: \(t\+\d+s\))?$/.exec(text);
   if (m?.[1] !== undefined) return { kind: "step", name: m[1] };
-  m = /^chroot-run\.sh: === (\S+)$/.exec(text);
-  if (m?.[1] !== undefined) return { kind: "script", name: m[1] };
   m = /^([\w.-]+): progress (.+)$/.exec(text);
   if (m?.[1] !== undefined && m[2] !== undefined) return { kind: "progress", source: m[1], text: m[2] };
   return undefined;

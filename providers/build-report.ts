@@ -6,7 +6,7 @@ import { formatSeconds } from "./transfer-progress";
  * What `up` shows of one build, and the build's full log.
  *
  * Every line of build.sh's output (masked) is appended to the log file. By default only the lines that mark a
- * step, a provisioning script, a transfer's progress or a warning are shown, each with the time since the build
+ * step, a transfer's progress or a warning are shown, each with the time since the build
  * started (`[+1 min 05 s] provision`); with `verbose` every line is shown as it comes. Either way a line is shown
  * at most once. `finish` gives the closing line: how long it took and where the log is.
  */
@@ -53,8 +53,6 @@ export class BuildReport {
       case "step":
         this.steps++;
         return this.opts.show(`${at} ${l.name}`);
-      case "script":
-        return this.opts.show(`${at}   ${l.name}`);
       case "progress":
         return this.opts.show(`${this.opts.label}: ${l.source} ${l.text}`);
       case "warning":
@@ -64,11 +62,15 @@ export class BuildReport {
     }
   }
 
-  /** Closes the log; the closing line of the build. */
+  /**
+   * Closes the log; the closing line of the build: how long it took, and, when it did not succeed, where the log
+   * is (a success named it when it started).
+   */
   finish(outcome: "built" | "failed" | "stopped"): string {
     fs.closeSync(this.log);
     const took = formatSeconds((this.now() - this.started) / 1000);
     const steps = this.opts.verbose ? "" : ` (${this.steps} steps)`;
-    return `${this.opts.label}: ${outcome} in ${took}${steps}; full log: ${this.opts.logFile}`;
+    const log = outcome === "built" ? "" : `; full log: ${this.opts.logFile}`;
+    return `${this.opts.label}: ${outcome} in ${took}${steps}${log}`;
   }
 }

@@ -128,13 +128,13 @@ export class PackerBuildProvider
   async create(inputs: PackerBuildInputs): Promise<pulumi.dynamic.CreateResult<PackerBuildOutputs>> {
     const buildId = newBuildId();
     const files = buildFiles(buildsRoot(process.env), inputs.templateName, buildId);
-    const result = await this.runBuild(inputs, buildId, files);
+    const { result, closing } = await this.runBuild(inputs, buildId, files);
     const sbom = readBuildSbom(files.sbomFile);
-    if (sbom)
-      this.say(
-        `${inputs.templateName}: SBOM of ${sbom.packages} packages (sha256 ${sbom.sha256.slice(0, 12)}…)`,
-      );
-    else this.say(`${inputs.templateName}: the build wrote no SBOM (${files.sbomFile})`);
+    this.say(
+      sbom
+        ? `${closing}; SBOM of ${sbom.packages} packages (sha256 ${sbom.sha256.slice(0, 12)}…)`
+        : `${closing}; the build wrote no SBOM (${files.sbomFile})`,
+    );
     return {
       id: buildId,
       outs: {
@@ -183,11 +183,12 @@ export class PackerBuildProvider
     });
   }
 
+  /** Runs the build; resolves with its result and the closing line to show (a failure shows its own). */
   private async runBuild(
     inputs: PackerBuildInputs,
     buildId: string,
     files: BuildFiles,
-  ): Promise<BuildResult> {
+  ): Promise<{ result: BuildResult; closing: string }> {
     const password = this.poolPassword();
     pruneBuildFiles(path.dirname(files.dir), new Date());
     makeBuildDir(files);
@@ -224,7 +225,6 @@ export class PackerBuildProvider
     this.say(
       `${inputs.templateName}: building (build ${buildId}) with ${inputs.packerTemplate}; full log: ${files.logFile}`,
     );
-    let outcome: "built" | "failed" | "stopped" = "failed";
     try {
       const result = await runPackerBuild({
         label: inputs.templateName,
@@ -244,16 +244,15 @@ export class PackerBuildProvider
         onLine: (line) => report.line(line),
         onNote: (line) => this.lines.info(line),
       });
-      outcome = "built";
-      return result;
+      return { result, closing: report.finish("built") };
     } catch (e) {
-      if (e instanceof PackerBuildError && (e.code === "BUILD_TIMEOUT" || e.code === "BUILD_CANCELLED"))
-        outcome = "stopped";
+      const stopped =
+        e instanceof PackerBuildError && (e.code === "BUILD_TIMEOUT" || e.code === "BUILD_CANCELLED");
+      this.say(report.finish(stopped ? "stopped" : "failed"));
       // Whatever stopped the build, nothing half-built stays on the pool: its VM carries the build's tag.
       await this.removeLeftover(inputs.pool, buildId);
       throw e;
     } finally {
-      this.say(report.finish(outcome));
       fs.rmSync(work, { recursive: true, force: true });
     }
   }

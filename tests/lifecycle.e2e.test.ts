@@ -27,8 +27,6 @@ interface BuiltRow {
   sha256: string;
   sizeBytes: number;
   buildTime: string;
-  compression?: string;
-  packages?: number;
 }
 
 /** The non-empty lines `pulumi up` printed (its own `@ updating....` lines included). */
@@ -160,7 +158,6 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     for (const r of Object.values(rows)) {
       const manifest = await manifestOf(r.s3Key);
       expect(manifest).to.include({ compression: "zstd", contentType: "application/zstd" });
-      expect(r.compression).to.equal("zstd");
       const sbomKey = r.s3Key.replace(/\.xva$/, ".sbom.cdx.json");
       expect(manifest.sbom?.key).to.equal(sbomKey);
       const json = await getText(sbomKey);
@@ -168,7 +165,7 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
         null,
       );
       const packages = sbomPackages(json, sbomKey);
-      expect(packages.length).to.equal(manifest.sbom?.packages).and.equal(r.packages).and.be.greaterThan(150);
+      expect(packages.length).to.equal(manifest.sbom?.packages).and.be.greaterThan(150);
       expect(packages.map((p) => p.name)).to.include.members(["openssh-server", "systemd", "cloud-init"]);
       const entry = index.artifacts.find((a) => a.key === r.s3Key);
       expect(entry).to.deep.include({ compression: "zstd", sbom: manifest.sbom });
@@ -223,7 +220,7 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     expect(changes?.removed).to.deep.equal([]);
     expect(changes?.changed).to.deep.equal([]);
     expect(up.stdout).to.match(
-      /artifact: tmpl-a: since the candidate build \S+: packages: (\d+) → \d+ \(1 added, 0 removed, 0 changed\)/,
+      /artifact: tmpl-a: SBOM of \d+ packages at s3:\/\/\S+; since the candidate build \S+: packages: \d+ → \d+ \(1 added, 0 removed, 0 changed\)/,
     );
     expect(up.stdout).to.match(/artifact: tmpl-a: {3}\+ xcpng-e2e-marker 1\.0-1/);
     // A readable up: one line per step, progress of the long transfers, each line once, the log in a file.
@@ -241,7 +238,6 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
       "pack-and-import",
     ])
       expect(up.stdout, step).to.match(new RegExp(`packer-build: tmpl-a: \\[\\+[^\\]]+\\] ${step}\\b`));
-    expect(up.stdout).to.match(/packer-build: tmpl-a: \[\+[^\]]+\] {3}common\/cleanup\.sh/);
     expect(up.stdout, "the import's progress").to.match(
       /packer-build: tmpl-a: pack-and-import \d+ % \([\d,]+ of [\d,]+ MB\), [\d.]+ MB\/s, (about .+ left|time left unknown)/,
     );
@@ -261,7 +257,8 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
       ours.filter((l, i) => ours.indexOf(l) !== i),
       "no line printed twice",
     ).to.deep.equal([]);
-    const log = /packer-build: tmpl-a: built in .*; full log: (\S+)/.exec(up.stdout)?.[1] ?? "?";
+    expect(up.stdout).to.match(/packer-build: tmpl-a: built in .* \(\d+ steps\); SBOM of \d+ packages/);
+    const log = /packer-build: tmpl-a: building .*; full log: (\S+)/.exec(up.stdout)?.[1] ?? "?";
     expect(fs.readFileSync(log, "utf8"), "the full log is in the file").to.match(
       /add-package\.sh: installed/,
     );
