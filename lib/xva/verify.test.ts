@@ -48,7 +48,12 @@ describe("xva pass-through verifier", () => {
     const archive = await collect(createXvaWriter({ ova: exp.ova, disks: exp.disks, compression: "zstd" }));
     const verifier = createXvaVerifier();
     const total = 4 * MiB + 5 + 3 * MiB;
-    expect(verifier.progress()).to.deep.equal({ diskBytesDone: 0, diskBytesTotal: 0, streamBytes: 0 });
+    expect(verifier.progress()).to.deep.equal({
+      diskBytesDone: 0,
+      diskBytesTotal: 0,
+      dataBytes: 0,
+      streamBytes: 0,
+    });
     const seen: number[] = [];
     const sink = new Writable({
       write(_c: Buffer, _e, done) {
@@ -62,9 +67,11 @@ describe("xva pass-through verifier", () => {
       seen.every((n, i) => i === 0 || n >= (seen[i - 1] ?? 0)),
       "never goes back",
     ).to.equal(true);
+    const v = await verifier.verification;
     expect(verifier.progress()).to.deep.equal({
       diskBytesDone: total,
       diskBytesTotal: total,
+      dataBytes: v.disks.reduce((n, d) => n + d.dataBytes, 0),
       streamBytes: archive.byteLength,
     });
   });

@@ -43,6 +43,8 @@ export interface XvaVerifyProgress {
   readonly diskBytesDone: number;
   /** Sum of the streamed disks' virtual sizes; 0 until `ova.xml` has been read. */
   readonly diskBytesTotal: number;
+  /** Bytes of the chunks verified so far: the disks' data the export carries (holes and zero chunks are not sent). */
+  readonly dataBytes: number;
   /** Bytes of the stream passed through so far (compressed, when it is). */
   readonly streamBytes: number;
 }
@@ -62,6 +64,7 @@ export class XvaVerifier extends Transform {
   private diskTotal = 0;
   private disksDone = 0;
   private diskPosition = 0;
+  private dataBytes = 0;
 
   constructor(options: ParseXvaOptions = {}) {
     super();
@@ -85,7 +88,9 @@ export class XvaVerifier extends Transform {
           this.emit("header", ev.header);
         } else if (ev.type === "chunk") {
           chunks += 1;
-          this.diskPosition = this.disksDone + ev.offset + ev.parts.reduce((n, p) => n + p.length, 0);
+          const size = ev.parts.reduce((n, p) => n + p.length, 0);
+          this.dataBytes += size;
+          this.diskPosition = this.disksDone + ev.offset + size;
         } else if (ev.type === "disk-end") {
           this.disksDone += ev.disk.virtualSize;
           this.diskPosition = this.disksDone;
@@ -118,7 +123,12 @@ export class XvaVerifier extends Transform {
 
   /** How far the verification has come (for progress lines: the disks' bytes are known from `ova.xml`). */
   progress(): XvaVerifyProgress {
-    return { diskBytesDone: this.diskPosition, diskBytesTotal: this.diskTotal, streamBytes: this.bytes };
+    return {
+      diskBytesDone: this.diskPosition,
+      diskBytesTotal: this.diskTotal,
+      dataBytes: this.dataBytes,
+      streamBytes: this.bytes,
+    };
   }
 
   private fail(err: Error): void {
