@@ -17,6 +17,7 @@ import { osFromGuestMetrics } from "./os-detect";
 import type { RetainedArtifact } from "./stored-artifact";
 import { STACK_METADATA, findStrays, removeArtifactFiles, removeStrays, type Stray } from "./artifact-sweep";
 import { artifactKeys, siblingKey } from "./layout";
+import { findByUuid } from "../lib/xapi/templates";
 import { storeChanged, type ArtifactStore } from "./store";
 import { artifactContentType, exportCompressionParam } from "./artifact-compression";
 import { changesSincePublished, storeBuildSbom, type EarlierExport } from "./artifact-sbom";
@@ -307,8 +308,8 @@ export class ArtifactProvider
     inputs: ArtifactInputs,
     at: { key: string; manifestKey: string; timestamp: string },
   ): Promise<ExportedObject> {
-    const where = `s3://${inputs.store.bucket}/${at.key}`;
     const compression = inputs.compression ?? "none";
+    const allocated = await this.allocatedBytes(x, inputs.templateUuid);
     const res = await x.getResource("/export", {
       uuid: inputs.templateUuid,
       use_compression: exportCompressionParam(compression),
@@ -322,7 +323,6 @@ export class ArtifactProvider
     }
     const verifier = createXvaVerifier();
     const contentType = artifactContentType(compression);
-    this.say(`${inputs.templateName}: exporting ${inputs.templateUuid} (${compression}) to ${where}`);
     const upload = await streamToS3(res.body, [verifier], {
       client: s3,
       bucket: inputs.store.bucket,
@@ -331,7 +331,7 @@ export class ArtifactProvider
       partSizeBytes: partSizeFor(inputs.virtualSizeBytes + 64 * 1024 * 1024),
       contentType,
       metadata: this.metadata(inputs),
-      onProgress: this.exportProgress(inputs.templateName, verifier),
+      onProgress: this.exportProgress(inputs.templateName, verifier, allocated),
     });
     const verification = await verifier.verification;
     if (verification.compression !== compression)
@@ -351,18 +351,26 @@ export class ArtifactProvider
   }
 
   /**
-   * Progress lines paced by providers/progress-pace.ts: how far through the disks the export is (the only total
-   * known in advance: xapi sends no length, and a compressed size is unknown), its rate and time left (through a
-   * sparse disk's holes it goes faster than said), and the bytes stored so far.
+   * Progress lines paced by providers/progress-pace.ts. xapi sends no length and a compressed size is unknown, so
+   * the total is the disks' data as the pool counts it (VDI.physical_utilisation: what the export carries, give or
+   * take its 1 MiB chunking), against the chunk data verified so far; when the pool does not say, the position in
+   * the disks (through a sparse disk's holes the export goes faster than that says). And the bytes stored so far.
    */
-  private exportProgress(template: string, verifier: XvaVerifier): (storedBytes: number) => void {
+  private exportProgress(
+    template: string,
+    verifier: XvaVerifier,
+    allocatedBytes: number | undefined,
+  ): (storedBytes: number) => void {
     let stored = 0;
     const pace = progressPacer(
       (elapsedMs) => {
         const p = verifier.progress();
+        const progress =
+          allocatedBytes !== undefined && allocatedBytes > 0
+            ? `${progressLine(Math.min(p.dataBytes, allocatedBytes * 0.99), allocatedBytes, elapsedMs)} of the disks' data`
+            : `${progressLine(p.diskBytesDone, p.diskBytesTotal, elapsedMs)} of the disks`;
         this.say(
-          `${template}: export ${progressLine(p.diskBytesDone, p.diskBytesTotal, elapsedMs)} of disk; ` +
-            `${Math.round(stored / 1e6).toLocaleString("en-US")} MB stored`,
+          `${template}: export ${progress}; ${Math.round(stored / 1e6).toLocaleString("en-US")} MB stored`,
         );
       },
       { everyMs: progressPeriodMs(process.env) },
@@ -372,6 +380,20 @@ export class ArtifactProvider
       // Paced on the stream's bytes (compressed or not), not on what is stored: parts are stored 8 MiB at a time.
       if (verifier.progress().diskBytesTotal > 0) pace(verifier.progress().streamBytes);
     };
+  }
+
+  /** The bytes the pool has allocated to the template's disks, or undefined when it cannot say. */
+  private async allocatedBytes(x: XapiSession, templateUuid: string): Promise<number | undefined> {
+    try {
+      const facts = await findByUuid(x, templateUuid);
+      if (facts === undefined) return undefined;
+      let total = 0;
+      for (const d of facts.disks)
+        total += Number(await x.read<string | number>("VDI.get_physical_utilisation", d.vdiRef));
+      return Number.isFinite(total) && total > 0 ? total : undefined;
+    } catch {
+      return undefined; // only the progress line's total: the export itself says what is wrong with the pool
+    }
   }
 
   /** Stores the build's SBOM beside the XVA and says what changed since the published build; none without one. */
