@@ -225,6 +225,10 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     expect(up.stdout).to.match(/artifact: tmpl-a: {3}\+ xcpng-e2e-marker 1\.0-1/);
     // A readable up: one line per step, progress of the long transfers, each line once, the log in a file.
     const lines = outputLines(up.stdout);
+    // Kept for people to read (test-artifacts/ is ignored by git).
+    const artifacts = path.join(ROOT, "test-artifacts", "lifecycle");
+    fs.mkdirSync(artifacts, { recursive: true });
+    fs.writeFileSync(path.join(artifacts, "up-one-template-build.txt"), up.stdout);
     const why = up.stdout.slice(-12000);
     expect(lines.length, why).to.be.below(100);
     for (const step of [
