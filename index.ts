@@ -45,6 +45,7 @@ const templates = cfg.templates.map(
       store,
       bucket,
       secretKeys,
+      compression: cfg.compression,
     }),
 );
 
@@ -102,6 +103,8 @@ export const fleetReplicas = replicas.map((r) => ({
   buildId: r.build.apply((b) => b?.buildId ?? "(none yet)"),
   uuid: r.uuid,
 }));
+/** The catalogue page, beside the index (`<prefix>/index.html`). */
+export const pageKey = index.pageKey;
 /** What is built: one row per template (the table `npm start` prints). */
 export const built = templates.map((g) => ({
   name: g.config.name,

@@ -5,6 +5,7 @@
  * stream_vdi.ml reads only allocated VHD blocks), so the XVA carries about `fill` × the virtual size.
  */
 import { randomFillSync } from "node:crypto";
+import * as fs from "node:fs";
 import type { Devpool } from "../devpool";
 import { attachNewDisk, engineCall } from "../devpool/testing/fixtures";
 import type { Input } from "../devpool/rpc/wire";
@@ -91,6 +92,62 @@ export async function createDiskTemplate(
         dataBlocks++;
       }
     } finally {
+      await writer.close();
+    }
+    await call("VM.set_is_a_template", session, vm, true);
+    pool.setGuestMetrics(vm, {
+      os_version: { name: "Debian GNU/Linux 12 (bookworm)", distro: "debian", major: "12", minor: "8" },
+    });
+    return { vmUuid, vdiUuid, virtualSizeBytes, dataBlocks, totalBlocks };
+  } finally {
+    await call("session.logout", session);
+  }
+}
+
+/**
+ * A halted template whose one disk holds a raw disk image (e.g. the local build's `disk.raw`): only its non-zero
+ * 1 MiB blocks are written, so devpool exports what a pool would (a VHD's allocated blocks). Debian 12 guest metrics.
+ */
+export async function createImageTemplate(
+  pool: Devpool,
+  username: string,
+  password: string,
+  name: string,
+  imagePath: string,
+): Promise<DiskTemplate> {
+  const { engine } = pool;
+  const call = (m: string, ...p: Input[]) => engineCall(engine, m, ...p);
+  const virtualSizeBytes = fs.statSync(imagePath).size;
+  const session = (await call("session.login_with_password", username, password)) as string;
+  try {
+    const [tpl] = (await call("VM.get_by_name_label", session, "Debian Bookworm 12")) as string[];
+    const vm = (await call("VM.clone", session, tpl ?? "", name)) as string;
+    const vdi = await attachNewDisk(
+      call,
+      session,
+      engine.poolRef(),
+      vm,
+      `${name} disk`,
+      virtualSizeBytes,
+      "system",
+    );
+    const vdiUuid = (await call("VDI.get_uuid", session, vdi)) as string;
+    const vmUuid = (await call("VM.get_uuid", session, vm)) as string;
+    const totalBlocks = Math.ceil(virtualSizeBytes / BLOCK_BYTES);
+    const writer = await engine.disks.openWriter(vdiUuid);
+    const fd = fs.openSync(imagePath, "r");
+    let dataBlocks = 0;
+    try {
+      const buf = Buffer.alloc(BLOCK_BYTES);
+      const zero = Buffer.alloc(BLOCK_BYTES);
+      for (let b = 0; b < totalBlocks; b++) {
+        const n = fs.readSync(fd, buf, 0, BLOCK_BYTES, b * BLOCK_BYTES);
+        if (buf.subarray(0, n).equals(zero.subarray(0, n))) continue;
+        await writer.write(b * BLOCK_BYTES, buf.subarray(0, n));
+        dataBlocks++;
+      }
+    } finally {
+      fs.closeSync(fd);
       await writer.close();
     }
     await call("VM.set_is_a_template", session, vm, true);

@@ -1,7 +1,7 @@
 /**
  * Path (a) of the bench, run as its own process so its peak RSS is its own: the Artifact provider's export, step
  * for step as `ArtifactProvider.create` does it (providers/artifact.ts): log in with `withXapi`, `GET /export`
- * (plain tar), `createXvaVerifier()` on every chunk, `streamToS3` with `partSizeFor(virtual size + 64 MiB)`, and
+ * (plain tar, or compressed as the job says), `createXvaVerifier()` on every chunk, `streamToS3` with `partSizeFor(virtual size + 64 MiB)`, and
  * the HeadObject size check inside streamToS3. The manifest write (one small PUT) is left out.
  *
  *   node --import tsx bench/stream-export.ts     (the job, secrets included, in XCPNG_BENCH_JOB)
@@ -14,6 +14,8 @@ import { partSizeFor, streamToS3 } from "../lib/s3/stream-upload";
 import { withXapi, type PoolTarget } from "../lib/xapi/client";
 import { createXvaVerifier } from "../lib/xva";
 import { ToolError } from "../tools/errors";
+import { artifactContentType, exportCompressionParam } from "../providers/artifact-compression";
+import type { ArtifactCompression } from "../providers/catalogue-document";
 
 export interface StreamJob {
   readonly pool: PoolTarget;
@@ -24,10 +26,15 @@ export interface StreamJob {
   readonly virtualSizeBytes: number;
   readonly key: string;
   readonly resultFile: string;
+  /** How the export is asked for. @default "none" */
+  readonly compression?: ArtifactCompression;
 }
 
 export interface StreamResult {
   readonly bytes: number;
+  /** Bytes of the tar inside (equal to `bytes` when not compressed). */
+  readonly tarBytes: number;
+  readonly compression: ArtifactCompression;
   readonly sha256: string;
   readonly chunksVerified: number;
   readonly partSizeBytes: number;
@@ -59,7 +66,10 @@ export async function runStreamJob(job: StreamJob): Promise<StreamResult> {
   const t0 = process.hrtime.bigint();
   try {
     const { upload, verification } = await withXapi(job.pool, job.poolPassword, async (x) => {
-      const res = await x.getResource("/export", { uuid: job.vmUuid, use_compression: "false" });
+      const res = await x.getResource("/export", {
+        uuid: job.vmUuid,
+        use_compression: exportCompressionParam(job.compression ?? "none"),
+      });
       if (res.statusCode !== 200) {
         res.body.resume();
         throw new ToolError(
@@ -73,7 +83,7 @@ export async function runStreamJob(job: StreamJob): Promise<StreamResult> {
         bucket: job.store.bucket,
         key: job.key,
         partSizeBytes,
-        contentType: "application/octet-stream",
+        contentType: artifactContentType(job.compression ?? "none"),
         metadata: { "xcpng-template": "bench", "xcpng-build-id": "bench" },
       });
       return { upload, verification: await verifier.verification };
@@ -81,6 +91,8 @@ export async function runStreamJob(job: StreamJob): Promise<StreamResult> {
     const exportSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     return {
       bytes: upload.bytes,
+      tarBytes: verification.tarBytes,
+      compression: verification.compression,
       sha256: verification.sha256,
       chunksVerified: verification.chunks,
       partSizeBytes,

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PoolTarget } from "../lib/xapi/client";
 import { Acceptance } from "../providers/acceptance";
 import { Artifact } from "../providers/artifact";
-import type { AcceptanceSummary } from "../providers/catalogue-document";
+import type { AcceptanceSummary, ArtifactCompression } from "../providers/catalogue-document";
 import type { PublishedBuild, TemplatePublication } from "../providers/catalogue-build";
 import type { TemplateConfig } from "../providers/config/stack-config";
 import { PackerBuild } from "../providers/packer-build";
@@ -26,6 +26,8 @@ export interface GoldenTemplateArgs {
   readonly bucket: pulumi.Resource;
   /** Names of the stack's secret config keys: their values are masked in the build log. */
   readonly secretKeys: readonly string[];
+  /** How new exports are compressed (the stack's `compression`). */
+  readonly compression: ArtifactCompression;
 }
 
 /**
@@ -89,6 +91,8 @@ export class GoldenTemplate extends pulumi.ComponentResource {
         os: t.os,
         version: t.version,
         virtualSizeBytes: this.poolTemplate.virtualSizeBytes,
+        buildSbom: this.build.sbom,
+        compression: args.compression,
         facts: {
           buildId: this.build.buildId,
           sourceHash: args.sources.hash,
@@ -171,6 +175,8 @@ export class GoldenTemplate extends pulumi.ComponentResource {
       buildId: this.build.buildId,
       exportedAt: a.exportedAt,
       osDetected: a.xvaOs,
+      compression: a.xvaCompression,
+      sbom: a.sbom,
     });
     const records: pulumi.Output<BuildRecord[]> = pulumi
       .all([current, earlier, results])
@@ -284,6 +290,8 @@ function published(b: BuildRecord): PublishedBuild {
     buildId: b.buildId,
     exportedAt: b.exportedAt,
     ...(b.osDetected !== undefined ? { osDetected: b.osDetected } : {}),
+    ...(b.compression !== undefined ? { compression: b.compression } : {}),
+    ...(b.sbom !== undefined ? { sbom: b.sbom } : {}),
     ...(b.acceptance !== undefined ? { acceptance: b.acceptance } : {}),
   };
 }

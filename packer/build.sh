@@ -17,6 +17,8 @@
 #
 # Output: Packer's own output and log go to stderr; stdout carries exactly one compact JSON line on success:
 #   {"template":"debian-12","build_id":"...","duration_seconds":754,"packer_version":"1.9.4"}
+# The steps that take time start with a stderr line `build.sh: --- <step>` (render, validate, packer build: the
+# provider shows these, not the whole log; the quick checks before them only name themselves when they fail).
 # On failure nothing is printed on stdout and the exit status is non-zero, with a last stderr line
 #   build.sh: FAILED at step '<step>': <reason>
 # No `packer init`: plugins are found in PACKER_PLUGIN_PATH (tools/bootstrap.sh installs them there).
@@ -31,6 +33,10 @@ watcher_pid=""
 fail() {
   printf 'build.sh: FAILED at step %s: %s\n' "'$step'" "$*" >&2
   exit 1
+}
+begin() {
+  step=$1
+  printf 'build.sh: --- %s\n' "$step" >&2
 }
 cleanup() {
   if [ -n "$watcher_pid" ]; then kill "$watcher_pid" 2>/dev/null || true; fi
@@ -118,7 +124,7 @@ extra_vars=()
 
 # --- render: the installer's seed with this build's user and password hash ------------------------------------
 if uses_var http_directory; then
-  step=render
+  begin render
   os_name=$(var_value os_name)
   [ -n "$os_name" ] || fail "no os_name (variable file or PKR_VAR_os_name), so the installer seed directory packer/<os_name>/http is unknown"
   command -v openssl >/dev/null || fail "openssl is needed for the build password; install it (apt-get install openssl)"
@@ -134,7 +140,7 @@ fi
 if uses_var output_directory; then extra_vars+=(-var "output_directory=$work/output"); fi
 
 # --- validate ------------------------------------------------------------------------------------------------------
-step=validate
+begin validate
 if ! packer validate "${extra_vars[@]}" "${var_file_args[@]}" "$template" >"$work/validate.log" 2>&1; then
   cat "$work/validate.log" >&2
   if grep -q 'Missing plugins' "$work/validate.log"; then
@@ -144,7 +150,7 @@ if ! packer validate "${extra_vars[@]}" "${var_file_args[@]}" "$template" >"$wor
 fi
 
 # --- build -----------------------------------------------------------------------------------------------------------
-step="packer build"
+begin "packer build"
 start=$SECONDS
 set +e
 packer build -color=false -timestamp-ui -on-error="${XCPNG_PACKER_ON_ERROR:-cleanup}" \

@@ -7,6 +7,8 @@ import { type Devpool, startDevpool } from "../devpool";
 import { osFromGuestMetrics } from "../providers/os-detect";
 import { type DevpoolTemplate, templatesByBuildId } from "./testing/devpool-template";
 import { PACKER_DIR } from "./testing/paths";
+import { sbomPackages } from "../lib/sbom/diff";
+import { cycloneDx16Errors } from "../lib/sbom/testing";
 
 // The local build path end to end through the real entry point and real Packer (null builder, shell-local):
 // debootstrap (cached), the provisioning scripts in a chroot, the disk image, the XVA imported into devpool
@@ -87,7 +89,7 @@ describe("local build of debian12-local through packer/build.sh (slow)", functio
 
   it("ran every step, the provisioning scripts in the pool build's order", () => {
     const steps = [...stderr.matchAll(/build-local\.sh: --- (\S+)/g)].map((m) => m[1]);
-    expect(steps).to.deep.equal(["requirements", "rootfs", "provision", "disk", "pack-and-import"]);
+    expect(steps).to.deep.equal(["requirements", "rootfs", "provision", "sbom", "disk", "pack-and-import"]);
     // After the provision marker: a cold rootfs step also runs local/install-packages.sh in the chroot.
     const provision = stderr.slice(stderr.indexOf("build-local.sh: --- provision"));
     const scripts = [...provision.matchAll(/chroot-run\.sh: === (\S+)/g)].map((m) => m[1]);
@@ -99,6 +101,23 @@ describe("local build of debian12-local through packer/build.sh (slow)", functio
       "common/harden_system.sh",
       "common/cleanup.sh",
     ]);
+  });
+
+  it("wrote the image's SBOM after cleanup (no work directory given: beside the disk), schema-valid", async () => {
+    const json = fs.readFileSync(path.join(work, "sbom.cdx.json"), "utf8");
+    expect(await cycloneDx16Errors(json)).to.equal(null);
+    const doc = JSON.parse(json) as {
+      metadata: { component: { properties: { name: string; value: string }[] } };
+    };
+    const prop = (n: string) => doc.metadata.component.properties.find((p) => p.name === n)?.value;
+    expect([prop("xcpng-templates:build-id"), prop("xcpng-templates:os-detected")]).to.deep.equal([
+      buildId,
+      "debian 12",
+    ]);
+    const packages = sbomPackages(json, "the build's SBOM");
+    expect(packages.length, "a Debian 12 server image").to.be.greaterThan(150);
+    expect(packages.map((p) => p.name)).to.include.members(["openssh-server", "cloud-init", "systemd"]);
+    expect(stderr).to.match(/write-sbom: \d+ packages \(debian 12\)/);
   });
 
   it("wrote an MBR disk: GRUB's boot sector and core image, one bootable Linux partition at 1 MiB", async () => {

@@ -3,7 +3,12 @@ import type { Readable } from "node:stream";
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { AcceptanceFailedError, runAcceptance, type AcceptanceResult } from "../lib/acceptance";
+import {
+  AcceptanceFailedError,
+  runAcceptance,
+  type AcceptanceResult,
+  type XvaSource,
+} from "../lib/acceptance";
 import { shimProvider } from "./dynamic/shim";
 import { changedKeys, diffResult } from "./dynamic/diff";
 import { ProviderBase } from "./dynamic/provider-base";
@@ -13,6 +18,8 @@ import { AcceptanceRefusedError } from "./errors";
 import type { AcceptanceSummary } from "./catalogue-document";
 import { siblingKey } from "./layout";
 import type { ArtifactStore } from "./store";
+import { progressLine } from "./transfer-progress";
+import { countedChunks, progressPacer, progressPeriodMs } from "./progress-pace";
 
 /**
  * The boot acceptance of a template's current build, from the artifact users download: the XVA stored in S3 is
@@ -134,13 +141,13 @@ export class AcceptanceProvider
   private async run(inputs: AcceptanceInputs): Promise<AcceptanceSummary> {
     const { build, store } = inputs;
     const name = inputs.templateName;
-    console.log(`${PREFIX}: ${name}: booting build ${build.buildId} from s3://${store.bucket}/${build.key}`);
+    this.say(`${name}: booting build ${build.buildId} from s3://${store.bucket}/${build.key}`);
     return this.withS3(store, async (s3) => {
       let result: AcceptanceResult;
       let failure: AcceptanceFailedError | undefined;
       try {
         result = await runAcceptance({
-          xva: () => this.open(s3, store, build.key),
+          xva: () => this.open(s3, store, build.key, name),
           expectedSha256: build.sha256,
           os: inputs.os,
           version: inputs.version,
@@ -151,7 +158,7 @@ export class AcceptanceProvider
                 reason: inputs.guestAgent.reason ?? "the catalogue says this template has none",
               },
           workDir: os.tmpdir(),
-          onProgress: (p) => console.log(`${PREFIX}: ${name}: ${p.message}`),
+          onProgress: (p) => this.say(`${name}: ${p.message}`),
         });
       } catch (e) {
         if (!(e instanceof AcceptanceFailedError)) throw e;
@@ -162,8 +169,8 @@ export class AcceptanceProvider
       const summary = summaryOf(result, consoleKeys);
       await this.recordInManifest(s3, inputs, summary);
       const failed = summary.checks.filter((c) => !c.passed);
-      console.log(
-        `${PREFIX}: ${name}: build ${build.buildId} ${summary.passed ? "accepted" : "REFUSED"} in ` +
+      this.say(
+        `${name}: build ${build.buildId} ${summary.passed ? "accepted" : "REFUSED"} in ` +
           `${Math.round(summary.totalSeconds)} s (boot to SSH ${Math.round(summary.bootToSshSeconds)} s, ${summary.place}): ` +
           `${summary.checks.length - failed.length} of ${summary.checks.length} checks passed`,
       );
@@ -178,13 +185,21 @@ export class AcceptanceProvider
     });
   }
 
-  private async open(s3: S3Client, store: ArtifactStore, key: string): Promise<Readable> {
+  /** The stored XVA as it is read back, with progress lines (percent, rate, time left) as it is read. */
+  private async open(s3: S3Client, store: ArtifactStore, key: string, template: string): Promise<XvaSource> {
     const got = await s3
       .send(new GetObjectCommand({ Bucket: store.bucket, Key: key }))
       .catch((e: unknown) => {
         throw s3Failure(e, `${PREFIX}: reading s3://${store.bucket}/${key}`);
       });
-    return got.Body as Readable;
+    const body = got.Body as Readable;
+    const total = got.ContentLength ?? 0;
+    let read = 0;
+    const pace = progressPacer(
+      (elapsedMs) => this.say(`${template}: reading the XVA ${progressLine(read, total, elapsedMs)}`),
+      { everyMs: progressPeriodMs(process.env) },
+    );
+    return countedChunks(body, (n) => pace((read = n)));
   }
 
   /** Uploads each clone's serial console beside the XVA; returns their keys. */

@@ -139,8 +139,8 @@ export class ArtifactBucketProvider
     return this.op(inputs, `create ${where}`, async (s3) => {
       const adopted = await this.exists(s3, inputs.bucket);
       if (adopted) {
-        console.log(
-          `${PREFIX}: ${where} exists: adopting it` +
+        this.say(
+          `${where} exists: adopting it` +
             (inputs.manageAdopted
               ? " and managing its settings (s3.manageAdoptedBucket)"
               : " as found, its settings unchanged (set s3.manageAdoptedBucket to let the stack manage them)"),
@@ -155,11 +155,11 @@ export class ArtifactBucketProvider
               : {}),
           }),
         );
-        console.log(`${PREFIX}: created ${where}`);
+        this.say(`created ${where}`);
       }
       const managed = !adopted || inputs.manageAdopted;
       const settings = managed
-        ? await applyManagedSettings(s3, inputs.bucket, inputs.prefix, this.warn(inputs))
+        ? await applyManagedSettings(s3, inputs.bucket, inputs.prefix, this.unsupported(inputs))
         : UNMANAGED;
       return { id: inputs.bucket, outs: { ...inputs, adopted, managed, ...settings } };
     });
@@ -169,7 +169,7 @@ export class ArtifactBucketProvider
     if (!props) return {};
     return this.op(props, `read s3://${props.bucket}`, async (s3) => {
       if (!(await this.exists(s3, props.bucket))) {
-        console.log(`${PREFIX}: s3://${props.bucket} no longer exists`);
+        this.say(`s3://${props.bucket} no longer exists`);
         return {};
       }
       let versioning = props.versioning;
@@ -202,7 +202,7 @@ export class ArtifactBucketProvider
     return this.op(news, `update s3://${news.bucket}`, async (s3) => {
       if (wasManaged) await removeOurRules(s3, news.bucket, olds.prefix ?? "");
       const settings = managed
-        ? await applyManagedSettings(s3, news.bucket, news.prefix, this.warn(news))
+        ? await applyManagedSettings(s3, news.bucket, news.prefix, this.unsupported(news))
         : UNMANAGED;
       return { outs: { ...olds, ...news, adopted, managed, ...settings } };
     });
@@ -227,8 +227,8 @@ export class ArtifactBucketProvider
     const store = { ...props, prefix: props.prefix ?? "", stack: props.stack ?? "" };
     const removed = await removeStackObjects(s3, store);
     if (props.managed) await removeOurRules(s3, props.bucket, store.prefix);
-    console.log(
-      `${PREFIX}: left s3://${props.bucket} in place (adopted: destroy never deletes it)` +
+    this.say(
+      `left s3://${props.bucket} in place (adopted: destroy never deletes it)` +
         (removed > 0 ? `; removed ${removed} leftover object(s) of this stack` : ""),
     );
   }
@@ -243,11 +243,9 @@ export class ArtifactBucketProvider
     }
   }
 
-  private warn(inputs: BucketInputs): (what: string) => void {
+  private unsupported(inputs: BucketInputs): (what: string) => void {
     return (what) =>
-      console.warn(
-        `${PREFIX}: warning: the store does not implement ${what} for s3://${inputs.bucket}; continuing without it`,
-      );
+      this.warn(`the store does not implement ${what} for s3://${inputs.bucket}; continuing without it`);
   }
 
   /** Empties the bucket (refused without forceDestroy while it holds objects), then deletes it. */
@@ -289,7 +287,7 @@ export class ArtifactBucketProvider
       );
     }
     await s3.send(new DeleteBucketCommand({ Bucket: props.bucket }));
-    console.log(`${PREFIX}: deleted s3://${props.bucket}`);
+    this.say(`deleted s3://${props.bucket}`);
   }
 
   /** An S3 operation on the bucket, with a client made and destroyed for it and its failure explained. */

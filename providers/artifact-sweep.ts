@@ -19,14 +19,23 @@ export type Stray =
   | { readonly kind: "object"; readonly key: string }
   | { readonly kind: "upload"; readonly key: string; readonly uploadId: string };
 
-/** Which listed keys are files of `template` that `known` does not hold (pure: the decision of the sweep). */
+/**
+ * Which listed keys are files of `template` that belong to no known artifact (pure: the decision of the sweep). A
+ * file is known when `known` holds it, or when it sits beside a known XVA (its SBOM, its console logs: every file
+ * of an artifact starts with the XVA's stem).
+ */
 export function strayKeys(
   listingPrefix: string,
   template: string,
   listed: readonly string[],
   known: ReadonlySet<string>,
 ): string[] {
-  return listed.filter((k) => artifactFileOf(listingPrefix, template, k) !== undefined && !known.has(k));
+  const stems = new Set([...known].filter((k) => k.endsWith(".xva")).map(artifactStem));
+  return listed.filter((k) => {
+    const file = artifactFileOf(listingPrefix, template, k);
+    if (file === undefined || known.has(k)) return false;
+    return !stems.has(`${listingPrefix}${file.timestamp}/${template}.`);
+  });
 }
 
 /**

@@ -248,7 +248,9 @@ describe("ArtifactProvider + CatalogueIndexProvider (integ: devpool + versitygw,
       expect(await keys(), `${a.key} is still stored`).to.include(a.key);
     // The next up publishes, then prunes.
     await index.update("i", published(indexInputs(third, 2)), indexInputs(fourth, 1));
-    expect(await keys()).to.deep.equal([fourth.key, fourth.manifestKey, `${STACK}/index.json`].sort());
+    expect(await keys()).to.deep.equal(
+      [fourth.key, fourth.manifestKey, `${STACK}/index.json`, `${STACK}/index.html`].sort(),
+    );
     third = fourth;
   });
 

@@ -6,7 +6,8 @@ import { deleteAllVersions } from "../lib/s3/delete-versions";
 import { isNotFound } from "../lib/s3/errors";
 import { partSizeFor, streamToS3, type StreamUploadResult } from "../lib/s3/stream-upload";
 import type { PoolTarget, XapiSession } from "../lib/xapi/client";
-import { createXvaVerifier, objectsOfClass, type XvaVerification } from "../lib/xva";
+import { createXvaVerifier, objectsOfClass, type XvaVerification, type XvaVerifier } from "../lib/xva";
+import { renderSbomDiffText, type SbomChangeRecord } from "../lib/sbom/diff";
 import { changedKeys, diffResult } from "./dynamic/diff";
 import { defined } from "./dynamic/provider-code";
 import { ProviderBase } from "./dynamic/provider-base";
@@ -15,8 +16,16 @@ import { ArtifactExportError } from "./errors";
 import { osFromGuestMetrics } from "./os-detect";
 import type { RetainedArtifact } from "./stored-artifact";
 import { STACK_METADATA, findStrays, removeArtifactFiles, removeStrays, type Stray } from "./artifact-sweep";
-import { artifactKeys } from "./layout";
+import { artifactKeys, siblingKey } from "./layout";
+import { findByUuid } from "../lib/xapi/templates";
 import { storeChanged, type ArtifactStore } from "./store";
+import { artifactContentType, exportCompressionParam } from "./artifact-compression";
+import { changesSincePublished, storeBuildSbom, type EarlierExport } from "./artifact-sbom";
+import type { BuildSbom } from "./build-sbom";
+import type { ArtifactCompression, SbomReference } from "./catalogue-document";
+import { appendChangesSummary, changesSummarySection } from "./changes-summary";
+import { progressLine } from "./transfer-progress";
+import { progressPacer, progressPeriodMs } from "./progress-pace";
 
 /** Build facts recorded in the manifest. */
 export interface ArtifactFacts {
@@ -39,6 +48,10 @@ export interface ArtifactArgs {
   /** Sum of the template's disk sizes: bounds the export and so sets the multipart part size. */
   readonly virtualSizeBytes: pulumi.Input<number>;
   readonly facts: { readonly [K in keyof ArtifactFacts]: pulumi.Input<ArtifactFacts[K]> };
+  /** The SBOM the build wrote (PackerBuild's `sbom`): stored beside the XVA. */
+  readonly buildSbom?: pulumi.Input<BuildSbom | undefined>;
+  /** How new exports are compressed (the stack's `compression`); what is stored is not exported again. */
+  readonly compression?: pulumi.Input<ArtifactCompression>;
 }
 
 export interface ArtifactInputs {
@@ -50,6 +63,9 @@ export interface ArtifactInputs {
   readonly version: string;
   readonly virtualSizeBytes: number;
   readonly facts: ArtifactFacts;
+  readonly buildSbom?: BuildSbom;
+  /** @default "none" (state written before the setting existed) */
+  readonly compression?: ArtifactCompression;
 }
 
 export interface ArtifactOutputs extends ArtifactInputs {
@@ -62,6 +78,10 @@ export interface ArtifactOutputs extends ArtifactInputs {
   /** OS as the XVA's own ova.xml (VM_guest_metrics) reports it. */
   readonly xvaOs: string;
   readonly chunksVerified: number;
+  /** How the stored XVA is compressed (what the pool sent, as the verifier read it). */
+  readonly xvaCompression?: ArtifactCompression;
+  /** The SBOM stored beside the XVA. */
+  readonly sbom?: SbomReference;
   /** Version id of the XVA and of its manifest, on a versioned bucket. */
   readonly versionId?: string;
   readonly manifestVersionId?: string;
@@ -95,6 +115,13 @@ export interface ArtifactManifest {
   readonly build: ArtifactFacts;
   readonly chunksVerified: number;
   readonly templateUuid: string;
+  /** How the object is compressed, its Content-Type, and the size of the tar inside. */
+  readonly compression: ArtifactCompression;
+  readonly contentType: string;
+  readonly tarBytes: number;
+  readonly sbom?: SbomReference;
+  /** What changed since the template's stable build (else its newest published one). */
+  readonly sbomChanges?: SbomChangeRecord;
 }
 
 const PREFIX = "artifact";
@@ -110,8 +137,8 @@ export function xvaOsOf(v: XvaVerification): string {
 
 /** The identity of an export: when one of these changes (or the object went missing), `up` exports again. */
 const EXPORT_KEYS = ["templateUuid", "templateName", "os", "version"] as const;
-/** Settings that change what is recorded or kept, not the stored object. */
-const SETTING_KEYS = ["pool", "facts", "store"] as const;
+/** Settings that change what is recorded or kept, or how the next export is made, not the stored object. */
+const SETTING_KEYS = ["pool", "facts", "store", "compression"] as const;
 
 /** Whether an update must export the template again (a new template, or the stored object went missing). */
 export function needsExport(olds: ArtifactOutputs, news: ArtifactInputs): boolean {
@@ -129,6 +156,8 @@ function retained(o: ArtifactOutputs): RetainedArtifact {
     buildId: o.facts.buildId,
     exportedAt: o.exportedAt,
     ...(o.xvaOs !== undefined ? { osDetected: o.xvaOs } : {}),
+    ...(o.xvaCompression !== undefined ? { compression: o.xvaCompression } : {}),
+    ...(o.sbom !== undefined ? { sbom: o.sbom } : {}),
   };
 }
 
@@ -161,6 +190,13 @@ interface ExportedObject {
   readonly timestamp: string;
   readonly upload: StreamUploadResult;
   readonly verification: XvaVerification;
+  readonly contentType: string;
+}
+
+/** What an export stored beside the XVA: the SBOM and what changed since the published build. */
+interface StoredSbom {
+  readonly ref: SbomReference;
+  readonly changes?: SbomChangeRecord;
 }
 
 /** An XVA export of a pool template, streamed into S3 and verified on the way, with its manifest. */
@@ -181,14 +217,14 @@ export class ArtifactProvider
     // Leftovers of a crash or a failed export are found here, so the next `up` removes them.
     const strays = replaces.length > 0 || changed ? [] : await this.strays(olds);
     if (strays.length > 0)
-      console.log(
-        `${PREFIX}: ${olds.templateName}: ${strays.length} object(s) or upload(s) left by a failed export will be removed`,
+      this.say(
+        `${olds.templateName}: ${strays.length} object(s) or upload(s) left by a failed export will be removed`,
       );
     return diffResult(olds, news, { replaces, updates: changed || strays.length > 0 });
   }
 
   async create(inputs: ArtifactInputs): Promise<pulumi.dynamic.CreateResult<ArtifactOutputs>> {
-    const outs = await this.export(inputs, [], []);
+    const outs = await this.export(inputs, [], [], []);
     await this.sweep(outs);
     return { id: outs.key, outs };
   }
@@ -200,7 +236,9 @@ export class ArtifactProvider
   ): Promise<pulumi.dynamic.UpdateResult<ArtifactOutputs>> {
     const exported = needsExport(olds, news);
     // Export first: if it fails, the current artifact and its history stay as they are.
-    const fresh = exported ? await this.export(news, [], []) : { ...olds, ...news };
+    // The SBOM of a re-export of the same build can be copied from an earlier export (providers/artifact-sbom.ts).
+    const earlier: EarlierExport[] = [retained(olds), ...(olds.previous ?? [])];
+    const fresh = exported ? await this.export(news, [], [], earlier) : { ...olds, ...news };
     const h = historyAfter(olds, fresh.key, exported);
     // Earlier artifacts the index pruned are gone from the store: they leave the history here.
     const previous = await this.stillStored(news.store, h.previous, "xva");
@@ -224,6 +262,7 @@ export class ArtifactProvider
     inputs: ArtifactInputs,
     previous: readonly RetainedArtifact[],
     pruned: readonly RetainedArtifact[],
+    earlier: readonly EarlierExport[],
   ): Promise<ArtifactOutputs> {
     this.poolPassword(); // a missing secret fails before anything touches the store
     const keys = artifactKeys(
@@ -237,18 +276,19 @@ export class ArtifactProvider
     return this.withS3(inputs.store, async (s3) => {
       try {
         const exported = await this.withPool(inputs.pool, (x) => this.streamExport(x, s3, inputs, keys));
-        const manifestVersionId = await this.writeManifest(s3, inputs, exported);
-        const outs = this.outputs(inputs, exported, { previous, pruned, manifestVersionId });
-        console.log(
-          `${PREFIX}: ${where} complete: ${outs.sizeBytes} bytes, sha256 ${outs.sha256.slice(0, 16)}…, ` +
-            `${outs.chunksVerified} chunks verified, ` +
+        const v = exported.verification;
+        this.say(
+          `${inputs.templateName}: ${where} complete: ${exported.upload.bytes} bytes ${v.compression} ` +
+            `(${v.tarBytes} bytes of XVA), sha256 ${v.sha256.slice(0, 16)}…, ${v.chunks} chunks verified, ` +
             `provider peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
         );
-        return outs;
+        const sbom = await this.storeSbom(s3, inputs, keys.key, earlier);
+        const manifestVersionId = await this.writeManifest(s3, inputs, exported, sbom);
+        return this.outputs(inputs, exported, { previous, pruned, manifestVersionId, sbom: sbom?.ref });
       } catch (e) {
         // Nothing half-published: streamToS3 aborted an incomplete upload; a complete XVA whose manifest failed
         // and a manifest are removed here (and by the next up's sweep if this cleanup fails too).
-        for (const key of [keys.manifestKey, keys.key])
+        for (const key of [keys.manifestKey, siblingKey(keys.key, "sbom"), keys.key])
           await deleteAllVersions(s3, inputs.store.bucket, key).catch(() => undefined);
         // Pool, store and XVA errors already say what failed and where; anything else is wrapped with the context.
         if (isXcpngError(e)) throw e;
@@ -268,8 +308,12 @@ export class ArtifactProvider
     inputs: ArtifactInputs,
     at: { key: string; manifestKey: string; timestamp: string },
   ): Promise<ExportedObject> {
-    const where = `s3://${inputs.store.bucket}/${at.key}`;
-    const res = await x.getResource("/export", { uuid: inputs.templateUuid, use_compression: "false" });
+    const compression = inputs.compression ?? "none";
+    const allocated = await this.allocatedBytes(x, inputs.templateUuid);
+    const res = await x.getResource("/export", {
+      uuid: inputs.templateUuid,
+      use_compression: exportCompressionParam(compression),
+    });
     if (res.statusCode !== 200) {
       res.body.resume();
       throw new ArtifactExportError(
@@ -278,24 +322,120 @@ export class ArtifactProvider
       );
     }
     const verifier = createXvaVerifier();
-    let lastLog = 0;
+    const contentType = artifactContentType(compression);
     const upload = await streamToS3(res.body, [verifier], {
       client: s3,
       bucket: inputs.store.bucket,
       key: at.key,
       // The export is bounded by the disks' virtual size plus the XVA's metadata and checksum entries.
       partSizeBytes: partSizeFor(inputs.virtualSizeBytes + 64 * 1024 * 1024),
-      contentType: "application/octet-stream",
+      contentType,
       metadata: this.metadata(inputs),
-      onProgress: (n) => {
-        if (Date.now() - lastLog < 5000) return;
-        lastLog = Date.now();
-        console.log(
-          `${PREFIX}: ${inputs.templateName}: ${(n / 1048576).toFixed(0)} MiB uploaded to ${where}`,
+      onProgress: this.exportProgress(inputs.templateName, verifier, allocated),
+    });
+    const verification = await verifier.verification;
+    if (verification.compression !== compression)
+      this.warn(
+        `${inputs.templateName}: asked the pool for a ${compression} export, it sent ${verification.compression} ` +
+          `(stored and recorded as sent). A pool before XCP-ng 8.3 exports no zstd: set compression: gzip.`,
+      );
+    return {
+      ...at,
+      upload,
+      verification,
+      contentType:
+        verification.compression === compression
+          ? contentType
+          : artifactContentType(verification.compression),
+    };
+  }
+
+  /**
+   * Progress lines paced by providers/progress-pace.ts. xapi sends no length and a compressed size is unknown, so
+   * the total is the disks' data as the pool counts it (VDI.physical_utilisation: what the export carries, give or
+   * take its 1 MiB chunking), against the chunk data verified so far; when the pool does not say, the position in
+   * the disks (through a sparse disk's holes the export goes faster than that says). And the bytes stored so far.
+   */
+  private exportProgress(
+    template: string,
+    verifier: XvaVerifier,
+    allocatedBytes: number | undefined,
+  ): (storedBytes: number) => void {
+    let stored = 0;
+    const pace = progressPacer(
+      (elapsedMs) => {
+        const p = verifier.progress();
+        const progress =
+          allocatedBytes !== undefined && allocatedBytes > 0
+            ? `${progressLine(Math.min(p.dataBytes, allocatedBytes * 0.99), allocatedBytes, elapsedMs)} of the disks' data`
+            : `${progressLine(p.diskBytesDone, p.diskBytesTotal, elapsedMs)} of the disks`;
+        this.say(
+          `${template}: export ${progress}; ${Math.round(stored / 1e6).toLocaleString("en-US")} MB stored`,
         );
       },
-    });
-    return { ...at, upload, verification: await verifier.verification };
+      { everyMs: progressPeriodMs(process.env) },
+    );
+    return (bytes) => {
+      stored = bytes;
+      // Paced on the stream's bytes (compressed or not), not on what is stored: parts are stored 8 MiB at a time.
+      if (verifier.progress().diskBytesTotal > 0) pace(verifier.progress().streamBytes);
+    };
+  }
+
+  /** The bytes the pool has allocated to the template's disks, or undefined when it cannot say. */
+  private async allocatedBytes(x: XapiSession, templateUuid: string): Promise<number | undefined> {
+    try {
+      const facts = await findByUuid(x, templateUuid);
+      if (facts === undefined) return undefined;
+      let total = 0;
+      for (const d of facts.disks)
+        total += Number(await x.read<string | number>("VDI.get_physical_utilisation", d.vdiRef));
+      return Number.isFinite(total) && total > 0 ? total : undefined;
+    } catch {
+      return undefined; // only the progress line's total: the export itself says what is wrong with the pool
+    }
+  }
+
+  /** Stores the build's SBOM beside the XVA and says what changed since the published build; none without one. */
+  private async storeSbom(
+    s3: S3Client,
+    inputs: ArtifactInputs,
+    xvaKey: string,
+    earlier: readonly EarlierExport[],
+  ): Promise<StoredSbom | undefined> {
+    const t = inputs.templateName;
+    const buildId = inputs.facts.buildId;
+    if (inputs.buildSbom === undefined) {
+      this.say(`${t}: no SBOM stored (the build wrote none)`);
+      return undefined;
+    }
+    const stored = await storeBuildSbom(
+      s3,
+      inputs.store,
+      { xvaKey, buildId, template: t },
+      inputs.buildSbom,
+      earlier,
+      this.metadata(inputs),
+    );
+    const at = `s3://${inputs.store.bucket}/${stored.ref.key}`;
+    const copied = stored.from.startsWith("s3://") ? ` (copied from ${stored.from}, the same build)` : "";
+    const head = `${t}: SBOM of ${stored.ref.packages} packages at ${at}${copied}`;
+    const since = await changesSincePublished(s3, inputs.store, t, buildId, stored.json);
+    const section = { template: t, buildId, packages: stored.ref.packages, sbomAt: at };
+    if ("none" in since) {
+      this.say(`${head}; nothing to compare with (${since.none})`);
+      appendChangesSummary(process.env, changesSummarySection({ ...section, since: since.none }));
+      return { ref: stored.ref };
+    }
+    const [summary = "", ...lines] = renderSbomDiffText(since.diff, { maxLines: 12 }).split("\n");
+    const against = since.record.against;
+    this.say(`${head}; since the ${against.channel ?? "published"} build ${against.buildId}: ${summary}`);
+    for (const l of lines) this.say(`${t}: ${l}`);
+    appendChangesSummary(
+      process.env,
+      changesSummarySection({ ...section, since: { ...against, diff: since.diff } }),
+    );
+    return { ref: stored.ref, changes: since.record };
   }
 
   private metadata(inputs: ArtifactInputs): Record<string, string> {
@@ -313,14 +453,14 @@ export class ArtifactProvider
       try {
         const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.key }));
         if (head.ContentLength !== props.sizeBytes || (props.etag && head.ETag !== props.etag)) {
-          console.log(`${PREFIX}: ${where} was altered (size or ETag differs): it will be exported again`);
+          this.say(`${where} was altered (size or ETag differs): it will be exported again`);
           return { id, props: { ...props, missing: true } };
         }
         await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.manifestKey }));
         return { id, props: { ...props, previous: await this.markMissing(s3, props) } };
       } catch (e) {
         if (!isNotFound(e)) throw s3Failure(e, `${PREFIX}: reading ${where}`);
-        console.log(`${PREFIX}: ${where} or its manifest is missing: it will be exported again`);
+        this.say(`${where} or its manifest is missing: it will be exported again`);
         return { id, props: { ...props, missing: true, previous: await this.markMissing(s3, props) } };
       }
     });
@@ -335,9 +475,7 @@ export class ArtifactProvider
     const present = await Promise.all(earlier.map((a) => this.exists(s3, props.store, a.key)));
     return earlier.map((a, i) => {
       if (present[i]) return a;
-      console.log(
-        `${PREFIX}: earlier artifact s3://${props.store.bucket}/${a.key} is gone: no longer retained`,
-      );
+      this.say(`earlier artifact s3://${props.store.bucket}/${a.key} is gone: no longer retained`);
       return { ...a, missing: true };
     });
   }
@@ -387,8 +525,8 @@ export class ArtifactProvider
     if (strays.length === 0) return;
     await this.withS3(o.store, (s3) => removeStrays(s3, o.store, strays));
     for (const s of strays)
-      console.log(
-        `${PREFIX}: removed ${s.kind === "upload" ? "incomplete upload of " : ""}s3://${o.store.bucket}/${s.key} (left by a failed export)`,
+      this.say(
+        `removed ${s.kind === "upload" ? "incomplete upload of " : ""}s3://${o.store.bucket}/${s.key} (left by a failed export)`,
       );
   }
 
@@ -404,7 +542,7 @@ export class ArtifactProvider
         await removeArtifactFiles(s3, store.bucket, a).catch((e: unknown) => {
           throw s3Failure(e, `${PREFIX}: deleting s3://${store.bucket}/${a.key} (${why})`);
         });
-        console.log(`${PREFIX}: deleted s3://${store.bucket}/${a.key} and its manifest (${why})`);
+        this.say(`deleted s3://${store.bucket}/${a.key} and its manifest (${why})`);
       }
     });
   }
@@ -416,6 +554,7 @@ export class ArtifactProvider
       previous: readonly RetainedArtifact[];
       pruned: readonly RetainedArtifact[];
       manifestVersionId: string | undefined;
+      sbom: SbomReference | undefined;
     },
   ): ArtifactOutputs {
     return defined<ArtifactOutputs>({
@@ -430,6 +569,8 @@ export class ArtifactProvider
       exportedAt: new Date().toISOString(),
       xvaOs: xvaOsOf(r.verification),
       chunksVerified: r.verification.chunks,
+      xvaCompression: r.verification.compression,
+      sbom: rest.sbom,
       previous: [...rest.previous],
       pruned: [...rest.pruned],
     });
@@ -440,6 +581,7 @@ export class ArtifactProvider
     s3: S3Client,
     inputs: ArtifactInputs,
     r: ExportedObject,
+    sbom: StoredSbom | undefined,
   ): Promise<string | undefined> {
     const manifest: ArtifactManifest = {
       schema: "xcpng-templates/manifest@1",
@@ -454,6 +596,11 @@ export class ArtifactProvider
       build: inputs.facts,
       chunksVerified: r.verification.chunks,
       templateUuid: inputs.templateUuid,
+      compression: r.verification.compression,
+      contentType: r.contentType,
+      tarBytes: r.verification.tarBytes,
+      ...(sbom !== undefined ? { sbom: sbom.ref } : {}),
+      ...(sbom?.changes !== undefined ? { sbomChanges: sbom.changes } : {}),
     };
     const put = await s3.send(
       new PutObjectCommand({
@@ -475,6 +622,8 @@ export class Artifact extends pulumi.dynamic.Resource {
   declare readonly sizeBytes: pulumi.Output<number>;
   declare readonly exportedAt: pulumi.Output<string>;
   declare readonly xvaOs: pulumi.Output<string>;
+  declare readonly xvaCompression: pulumi.Output<ArtifactCompression | undefined>;
+  declare readonly sbom: pulumi.Output<SbomReference | undefined>;
   declare readonly previous: pulumi.Output<RetainedArtifact[]>;
   declare readonly pruned: pulumi.Output<RetainedArtifact[]>;
 
@@ -491,6 +640,8 @@ export class Artifact extends pulumi.dynamic.Resource {
         exportedAt: undefined,
         xvaOs: undefined,
         chunksVerified: undefined,
+        xvaCompression: undefined,
+        sbom: undefined,
         versionId: undefined,
         manifestVersionId: undefined,
         previous: undefined,

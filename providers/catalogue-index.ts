@@ -9,8 +9,10 @@ import { s3Failure } from "./dynamic/s3-failure";
 import { isNotFound } from "../lib/s3/errors";
 import type { StoredArtifact } from "./stored-artifact";
 import { buildCatalogue, deletable, revocationDates, type TemplatePublication } from "./catalogue-build";
+import type { CatalogueDocument } from "./catalogue-document";
 import { STACK_METADATA, removeArtifactFiles } from "./artifact-sweep";
-import { indexKey } from "./layout";
+import { indexKey, pageKey } from "./layout";
+import { renderCataloguePage } from "../lib/catalogue-page/render";
 
 export interface CatalogueIndexArgs {
   readonly store: pulumi.Input<ArtifactStore>;
@@ -35,13 +37,19 @@ export interface CatalogueIndexInputs {
 export interface CatalogueIndexOutputs extends CatalogueIndexInputs {
   readonly key: string;
   readonly etag: string;
+  /** The catalogue page beside the index (lib/catalogue-page), rewritten with it. */
+  readonly pageKey?: string;
+  readonly pageEtag?: string;
   /** When each revocation was first published (build id → time), kept across updates. */
   readonly revokedAt: Record<string, string>;
 }
 
 const PREFIX = "catalogue-index";
 
-/** The stack's index.json: every artifact with its manifest, and a `latest` pointer per template. */
+/**
+ * The stack's index.json (every artifact with its manifest, channels, and a `latest` pointer per template) and the
+ * catalogue page made from it, index.html, written after each index.json.
+ */
 export class CatalogueIndexProvider
   extends ProviderBase
   implements pulumi.dynamic.ResourceProvider<CatalogueIndexInputs, CatalogueIndexOutputs>
@@ -73,7 +81,10 @@ export class CatalogueIndexProvider
   ): Promise<pulumi.dynamic.UpdateResult<CatalogueIndexOutputs>> {
     const outs = await this.publish(news, olds.revokedAt ?? {});
     // The index moved (another prefix): the old one would list artifacts nobody keeps any more.
-    if (olds.key !== outs.key) await this.removeIndex(olds.store, olds.key);
+    if (olds.key !== outs.key) {
+      await this.removeIndex(olds.store, olds.key);
+      await this.removeIndex(olds.store, olds.pageKey ?? pageKey(olds.store.prefix));
+    }
     return { outs };
   }
 
@@ -86,8 +97,22 @@ export class CatalogueIndexProvider
     return this.withS3(props.store, async (s3) => {
       try {
         const head = await s3.send(new HeadObjectCommand({ Bucket: props.store.bucket, Key: props.key }));
-        if (head.ETag === props.etag) return { id, props };
-        console.log(`${PREFIX}: ${where} was changed outside Pulumi: it will be rewritten`);
+        const page = await s3
+          .send(
+            new HeadObjectCommand({
+              Bucket: props.store.bucket,
+              Key: props.pageKey ?? pageKey(props.store.prefix),
+            }),
+          )
+          .catch((e: unknown) => {
+            if (isNotFound(e)) return undefined;
+            throw e;
+          });
+        if (head.ETag === props.etag && page !== undefined && page.ETag === props.pageEtag)
+          return { id, props };
+        this.say(
+          `${where} or the page beside it was changed or removed outside Pulumi: both will be rewritten`,
+        );
         return {};
       } catch (e) {
         if (isNotFound(e)) return {};
@@ -97,6 +122,7 @@ export class CatalogueIndexProvider
   }
 
   async delete(_id: string, props: CatalogueIndexOutputs): Promise<void> {
+    await this.removeIndex(props.store, props.pageKey ?? pageKey(props.store.prefix));
     await this.removeIndex(props.store, props.key);
   }
 
@@ -128,9 +154,38 @@ export class CatalogueIndexProvider
         "The artifacts are complete and nothing was pruned; run 'pulumi up' again to publish the index.",
       );
     });
-    console.log(`${PREFIX}: wrote ${where} (${doc.artifacts.length} artifact(s))`);
+    const page = await this.writePage(inputs.store, doc);
+    this.say(
+      `wrote ${where} (${doc.artifacts.length} artifact(s)) and the page s3://${inputs.store.bucket}/${page.key}`,
+    );
     await this.prune(inputs.store, deletable(inputs.prune ?? [], doc.artifacts));
-    return { ...inputs, key, etag: put.ETag ?? "", revokedAt };
+    return { ...inputs, key, etag: put.ETag ?? "", pageKey: page.key, pageEtag: page.etag, revokedAt };
+  }
+
+  /** The catalogue page of `doc`, beside the index (its links are relative: they resolve from there). */
+  private async writePage(
+    store: ArtifactStore,
+    doc: CatalogueDocument,
+  ): Promise<{ key: string; etag: string }> {
+    const key = pageKey(store.prefix);
+    const put = await this.withS3(store, (s3) =>
+      s3.send(
+        new PutObjectCommand({
+          Bucket: store.bucket,
+          Key: key,
+          Body: renderCataloguePage(doc, { prefix: store.prefix }),
+          ContentType: "text/html; charset=utf-8",
+          Metadata: { [STACK_METADATA]: store.stack },
+        }),
+      ),
+    ).catch((e: unknown) => {
+      throw s3Failure(
+        e,
+        `${PREFIX}: writing s3://${store.bucket}/${key}`,
+        "index.json is published and nothing was pruned; run 'pulumi up' again to write the page.",
+      );
+    });
+    return { key, etag: put.ETag ?? "" };
   }
 
   /**
@@ -154,7 +209,7 @@ export class CatalogueIndexProvider
             },
           );
           if (there) builds.push(b);
-          else console.log(`${PREFIX}: s3://${store.bucket}/${b.key} is gone: not listed`);
+          else this.say(`s3://${store.bucket}/${b.key} is gone: not listed`);
         }
         out.push({ ...t, builds });
       }
@@ -173,7 +228,7 @@ export class CatalogueIndexProvider
             "The index is published; run 'pulumi up' again to finish pruning.",
           );
         });
-        console.log(`${PREFIX}: deleted s3://${store.bucket}/${a.key} and its manifest (no longer listed)`);
+        this.say(`deleted s3://${store.bucket}/${a.key} and its manifest (no longer listed)`);
       }
     });
   }
@@ -188,6 +243,7 @@ export class CatalogueIndexProvider
 export class CatalogueIndex extends pulumi.dynamic.Resource {
   declare readonly key: pulumi.Output<string>;
   declare readonly etag: pulumi.Output<string>;
+  declare readonly pageKey: pulumi.Output<string>;
 
   constructor(name: string, args: CatalogueIndexArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -196,7 +252,14 @@ export class CatalogueIndex extends pulumi.dynamic.Resource {
         "CatalogueIndexProvider",
       ),
       name,
-      { key: undefined, etag: undefined, revokedAt: undefined, ...args },
+      {
+        key: undefined,
+        etag: undefined,
+        pageKey: undefined,
+        pageEtag: undefined,
+        revokedAt: undefined,
+        ...args,
+      },
       opts,
       "xcpng",
       "CatalogueIndex",

@@ -138,3 +138,10 @@ export class ReplicaIncompleteError extends ResourceInitError {
     this.poolName = poolName;
   }
 }
+
+/** The SBOM an export must store beside the XVA cannot be found (neither the build's file nor an earlier copy). */
+export class ArtifactSbomError extends XcpngError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("ARTIFACT_SBOM_MISSING", message, options);
+  }
+}

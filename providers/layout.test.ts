@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { strayKeys } from "./artifact-sweep";
-import { artifactFileOf, artifactKeys, indexKey, versionPrefix } from "./layout";
+import { artifactFileOf, artifactKeys, indexKey, pageKey, siblingKey, versionPrefix } from "./layout";
 
 describe("S3 layout", () => {
   const at = new Date("2026-03-04T05:06:07.890Z");
@@ -41,6 +41,9 @@ describe("S3 layout", () => {
         timestamp: "20260304T050607Z",
       });
       expect(indexKey(c.prefix)).to.equal(c.index);
+      expect(pageKey(c.prefix)).to.equal(c.index.replace(/json$/, "html"));
+      expect(siblingKey(c.key, "sbom")).to.equal(c.key.replace(/xva$/, "sbom.cdx.json"));
+      expect(artifactFileOf(c.listing, "ubuntu-24.04", siblingKey(c.key, "sbom"))?.kind).to.equal("sbom");
       expect(versionPrefix(c.prefix, "ubuntu", "24.04")).to.equal(c.listing);
       expect(artifactFileOf(c.listing, "ubuntu-24.04", c.key)).to.deep.equal({
         timestamp: "20260304T050607Z",
@@ -79,6 +82,26 @@ describe("S3 layout", () => {
     ]);
     expect(strayKeys(l, "debian-12", listed, known)).to.deep.equal([
       "p/debian/12/20260102T000000Z/debian-12.xva",
+    ]);
+  });
+
+  it("the SBOM and console logs of a known artifact are its files, not strays; those of an unknown one are", () => {
+    // Before: every file beside a known XVA but its manifest was a stray, so the next up's sweep deleted the SBOM
+    // and the acceptance's console logs of every stored build.
+    const l = "p/debian/12/";
+    const known = new Set([
+      "p/debian/12/20260101T000000Z/debian-12.xva",
+      "p/debian/12/20260101T000000Z/debian-12.manifest.json",
+    ]);
+    const listed = [
+      "p/debian/12/20260101T000000Z/debian-12.sbom.cdx.json",
+      "p/debian/12/20260101T000000Z/debian-12.console-a.log",
+      "p/debian/12/20260102T000000Z/debian-12.sbom.cdx.json",
+      "p/debian/12/20260102T000000Z/debian-12.console-b.log",
+    ];
+    expect(strayKeys(l, "debian-12", listed, known)).to.deep.equal([
+      "p/debian/12/20260102T000000Z/debian-12.sbom.cdx.json",
+      "p/debian/12/20260102T000000Z/debian-12.console-b.log",
     ]);
   });
 });

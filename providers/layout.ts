@@ -3,6 +3,7 @@
  * `s3.prefix` says otherwise), so stacks sharing a bucket never collide, and "the keys of this stack" is a listing:
  *
  *   <prefix>/index.json                                            the catalogue index of the stack
+ *   <prefix>/index.html                                            the catalogue page (lib/catalogue-page)
  *   <prefix>/<os>/<version>/<timestamp>/<template>.xva             an artifact (timestamp: UTC, sortable)
  *   <prefix>/<os>/<version>/<timestamp>/<template>.manifest.json   its manifest
  *   <prefix>/<os>/<version>/<timestamp>/<template>.sbom.cdx.json   its software bill of materials
@@ -51,6 +52,11 @@ export function versionPrefix(prefix: string, os: string, version: string): stri
 /** The catalogue index of the stack. */
 export function indexKey(prefix: string): string {
   return under(prefix, "index.json");
+}
+
+/** The catalogue page of the stack, beside its index. */
+export function pageKey(prefix: string): string {
+  return under(prefix, "index.html");
 }
 
 /** The files of one artifact, beside its XVA. */

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startDevpool, type Devpool } from "../devpool";
 import { makeDiskVm } from "../devpool/testing/fixtures";
-import type { PackerBuildInputs } from "./packer-build";
+import type { PackerBuildInputs, PackerBuildOutputs } from "./packer-build";
 
 const ROOT = path.resolve(__dirname, "..");
 const USER = "root";
@@ -17,7 +17,7 @@ interface Child {
   readonly result: Promise<{
     code: number | null;
     out: string;
-    last: { ok: boolean; code?: string; message?: string };
+    last: { ok: boolean; code?: string; message?: string; outs?: PackerBuildOutputs };
   }>;
 }
 
@@ -39,11 +39,14 @@ function startChild(input: object, env: NodeJS.ProcessEnv): Child {
   const result = new Promise<{
     code: number | null;
     out: string;
-    last: { ok: boolean; code?: string; message?: string };
+    last: { ok: boolean; code?: string; message?: string; outs?: PackerBuildOutputs };
   }>((resolve) =>
     proc.on("close", (code) => {
       const lines = out.trim().split("\n");
-      let last: { ok: boolean; code?: string; message?: string } = { ok: false, message: "no result line" };
+      let last: { ok: boolean; code?: string; message?: string; outs?: PackerBuildOutputs } = {
+        ok: false,
+        message: "no result line",
+      };
       try {
         last = JSON.parse(lines[lines.length - 1] ?? "") as typeof last;
       } catch {
@@ -110,6 +113,8 @@ describe("PackerBuildProvider (integ: real packer/build.sh and Packer, devpool)"
     PULUMI_CONFIG_PASSPHRASE: secrets.passphrase,
     PULUMI_ACCESS_TOKEN: secrets.pulumiToken,
     AWS_SECRET_ACCESS_KEY: secrets.awsSecret,
+    XCPNG_BUILDS_DIR: path.join(dir, "builds"),
+    XCPNG_VERBOSE: "",
     ...vars,
   });
 
@@ -148,10 +153,55 @@ describe("PackerBuildProvider (integ: real packer/build.sh and Packer, devpool)"
       expect(env.includes(value), `${name} reached Packer's environment`).to.equal(false);
     }
     expect(env).to.not.match(/^PULUMI_/m);
-    expect(r.out).to.match(/stack secrets: \[secret\] \[secret\] extra=\[secret\] pool=\[secret\]/);
+    const log = fs.readFileSync(r.last.outs?.logFile ?? "?", "utf8");
+    expect(log).to.match(/stack secrets: \[secret\] \[secret\] extra=\[secret\] pool=\[secret\]/);
     for (const value of [...Object.values(secrets), password]) {
-      expect(r.out.includes(value), `${value} shown in the log`).to.equal(false);
+      expect(r.out.includes(value), `${value} shown in the output`).to.equal(false);
+      expect(log.includes(value), `${value} written to the log file`).to.equal(false);
     }
+  });
+
+  it("shows one line per step, the scripts, progress and warnings; the log file has every line; the SBOM is read back", async () => {
+    const c = startChild(
+      { inputs: inputs("tests/fixtures/packer/steps.pkr.hcl", {}), config: config() },
+      childEnv({}),
+    );
+    const r = await c.result;
+    expect(r.last, r.out).to.include({ ok: true });
+    const shown = r.out.trim().split("\n").slice(0, -1); // the last line is the child's JSON result
+    expect(shown.length, shown.join("\n")).to.be.below(30);
+    const text = shown.join("\n");
+    for (const step of ["validate", "packer build", "rootfs", "provision", "sbom", "pack-and-import"])
+      expect(text).to.match(new RegExp(`packer-build: steps: \\[\\+[^\\]]+\\] ${step}$`, "m"));
+    expect(text, "the scripts inside provision, Packer's wrapper step: the log only").to.not.match(
+      /cleanup\.sh|Running local shell script/,
+    );
+    expect(text).to.match(/packer-build: steps: pack-and-import 75 % \(75 of 100 MB\), 10\.0 MB\/s/);
+    expect(text).to.match(/packer-build: steps: \[3-install_guest_agent\.sh\] warning: no guest agent/);
+    expect(text).to.match(/packer-build: steps: building \(build \S+\) with \S+; full log: \S+packer\.log$/m);
+    expect(text).to.match(
+      /packer-build: steps: built in \d+ s \(6 steps\); SBOM of 19 packages \(sha256 [0-9a-f]{12}…\)$/m,
+    );
+    expect(text, "no apt line").to.not.match(/Get:1|Setting up/);
+    expect(new Set(shown).size, "no line twice").to.equal(shown.length);
+    const outs = r.last.outs!;
+    const log = fs.readFileSync(outs.logFile ?? "?", "utf8");
+    expect(log.match(/Get:\d+ /g)).to.have.length(150);
+    expect(log.match(/Setting up pkg/g)).to.have.length(100);
+    expect(outs.sbom?.packages).to.equal(19);
+    expect(outs.sbom?.file).to.equal(path.join(path.dirname(outs.logFile ?? ""), "sbom.cdx.json"));
+    expect(outs.sbom?.sha256).to.match(/^[0-9a-f]{64}$/);
+  });
+
+  it("XCPNG_VERBOSE=1 shows every line of the build, once", async () => {
+    const c = startChild(
+      { inputs: inputs("tests/fixtures/packer/steps.pkr.hcl", {}), config: config() },
+      childEnv({ XCPNG_VERBOSE: "1" }),
+    );
+    const r = await c.result;
+    expect(r.last, r.out).to.include({ ok: true });
+    expect(r.out.match(/\[packer steps\] .*Get:\d+ /g)).to.have.length(150);
+    expect(r.out.match(/\[packer steps\] .*Setting up pkg/g)).to.have.length(100);
   });
 
   /** Starts the stall fixture and waits until its provisioner runs; returns its build id and pid. */

@@ -10,7 +10,11 @@ import { ProviderBase } from "./dynamic/provider-base";
 import { environmentSecrets, packerEnvironment } from "./packer-env";
 import { pinnedCertificate } from "./pinned-certificate";
 import { mask, runPackerBuild, type BuildResult } from "./packer-run";
+import { buildFiles, buildsRoot, makeBuildDir, pruneBuildFiles, type BuildFiles } from "./build-files";
+import { BuildReport } from "./build-report";
+import { readBuildSbom, type BuildSbom } from "./build-sbom";
 import type { PoolTarget } from "../lib/xapi/client";
+import { PackerBuildError } from "./errors";
 import { destroyTemplate, findByBuildId, VERIFIED_TAG } from "../lib/xapi/templates";
 
 /**
@@ -62,6 +66,15 @@ export interface PackerBuildOutputs extends PackerBuildInputs {
   readonly durationSeconds: number;
   readonly packerVersion: string;
   readonly builtAt: string;
+  /** The build's full log, on the machine that ran it (providers/build-files.ts). */
+  readonly logFile?: string;
+  /** The image's SBOM as the build wrote it; absent when the Packer template makes none. */
+  readonly sbom?: BuildSbom;
+}
+
+/** Whether `up` shows every line of the build (XCPNG_VERBOSE=1 or true) instead of its steps. */
+export function verboseBuildLog(env: NodeJS.ProcessEnv): boolean {
+  return /^(1|true|yes)$/i.test(env.XCPNG_VERBOSE ?? "");
 }
 
 /** Keys whose change means a new image. */
@@ -114,7 +127,14 @@ export class PackerBuildProvider
 
   async create(inputs: PackerBuildInputs): Promise<pulumi.dynamic.CreateResult<PackerBuildOutputs>> {
     const buildId = newBuildId();
-    const result = await this.runBuild(inputs, buildId);
+    const files = buildFiles(buildsRoot(process.env), inputs.templateName, buildId);
+    const { result, closing } = await this.runBuild(inputs, buildId, files);
+    const sbom = readBuildSbom(files.sbomFile);
+    this.say(
+      sbom
+        ? `${closing}; SBOM of ${sbom.packages} packages (sha256 ${sbom.sha256.slice(0, 12)}…)`
+        : `${closing}; the build wrote no SBOM (${files.sbomFile})`,
+    );
     return {
       id: buildId,
       outs: {
@@ -123,6 +143,8 @@ export class PackerBuildProvider
         durationSeconds: result.duration_seconds,
         packerVersion: result.packer_version,
         builtAt: new Date().toISOString(),
+        logFile: files.logFile,
+        ...(sbom ? { sbom } : {}),
       },
     };
   }
@@ -131,9 +153,7 @@ export class PackerBuildProvider
     if (!props) return {};
     const found = await this.withPool(props.pool, (x) => findByBuildId(x, props.buildId));
     if (!found) {
-      console.log(
-        `${PREFIX}: the template of build ${props.buildId} is gone from the pool: it will be rebuilt`,
-      );
+      this.say(`the template of build ${props.buildId} is gone from the pool: it will be rebuilt`);
       return {};
     }
     return { id, props };
@@ -156,17 +176,26 @@ export class PackerBuildProvider
       const facts = await findByBuildId(x, props.buildId);
       if (facts && !facts.tags.includes(VERIFIED_TAG)) {
         await destroyTemplate(x, facts);
-        console.log(
-          `${PREFIX}: removed ${facts.nameLabel} (${facts.uuid}), the unverified template of build ${props.buildId}`,
+        this.say(
+          `removed ${facts.nameLabel} (${facts.uuid}), the unverified template of build ${props.buildId}`,
         );
       }
     });
   }
 
-  private async runBuild(inputs: PackerBuildInputs, buildId: string): Promise<BuildResult> {
+  /** Runs the build; resolves with its result and the closing line to show (a failure shows its own). */
+  private async runBuild(
+    inputs: PackerBuildInputs,
+    buildId: string,
+    files: BuildFiles,
+  ): Promise<{ result: BuildResult; closing: string }> {
     const password = this.poolPassword();
+    pruneBuildFiles(path.dirname(files.dir), new Date());
+    makeBuildDir(files);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "xcpng-packer-"));
     const own: Record<string, string> = {
+      // Where the build writes the image's SBOM (packer/write-sbom.ts): read back once the build succeeded.
+      XCPNG_SBOM_FILE: files.sbomFile,
       PKR_VAR_build_id: buildId,
       PKR_VAR_template_name: inputs.templateName,
       PKR_VAR_pool_url: inputs.pool.url,
@@ -187,12 +216,17 @@ export class PackerBuildProvider
       own.XCPNG_PACKER_CA_FILE = pinned;
       own.PKR_VAR_pool_certificate_fingerprint = inputs.pool.certificateFingerprint;
     }
-    const tag = `[packer ${inputs.templateName}]`;
-    console.log(
-      `${PREFIX}: building ${inputs.templateName} (build ${buildId}) with ${inputs.packerTemplate}`,
+    const report = new BuildReport({
+      label: inputs.templateName,
+      logFile: files.logFile,
+      verbose: verboseBuildLog(process.env),
+      show: (line) => this.say(line),
+    });
+    this.say(
+      `${inputs.templateName}: building (build ${buildId}) with ${inputs.packerTemplate}; full log: ${files.logFile}`,
     );
     try {
-      return await runPackerBuild({
+      const result = await runPackerBuild({
         label: inputs.templateName,
         args: [
           path.resolve("packer/build.sh"),
@@ -206,9 +240,15 @@ export class PackerBuildProvider
           ...environmentSecrets(process.env),
         ],
         timeoutMs: (inputs.timeoutMinutes ?? DEFAULT_BUILD_TIMEOUT_MINUTES) * 60 * 1000,
-        onLine: (line) => console.log(`${tag} ${line}`),
+        logFile: files.logFile,
+        onLine: (line) => report.line(line),
+        onNote: (line) => this.lines.info(line),
       });
+      return { result, closing: report.finish("built") };
     } catch (e) {
+      const stopped =
+        e instanceof PackerBuildError && (e.code === "BUILD_TIMEOUT" || e.code === "BUILD_CANCELLED");
+      this.say(report.finish(stopped ? "stopped" : "failed"));
       // Whatever stopped the build, nothing half-built stays on the pool: its VM carries the build's tag.
       await this.removeLeftover(inputs.pool, buildId);
       throw e;
@@ -224,13 +264,13 @@ export class PackerBuildProvider
         const facts = await findByBuildId(x, buildId);
         if (!facts) return;
         await destroyTemplate(x, facts);
-        console.log(
-          `${PREFIX}: removed ${facts.nameLabel} (${facts.uuid}), left on the pool by the failed build ${buildId}`,
+        this.say(
+          `removed ${facts.nameLabel} (${facts.uuid}), left on the pool by the failed build ${buildId}`,
         );
       });
     } catch (e) {
-      console.log(
-        `${PREFIX}: warning: could not check the pool for a VM left by build ${buildId} (${e instanceof Error ? e.message : String(e)}); ` +
+      this.warn(
+        `could not check the pool for a VM left by build ${buildId} (${e instanceof Error ? e.message : String(e)}); ` +
           `look for the tag build-id:${buildId} and remove it by hand`,
       );
     }
@@ -242,6 +282,8 @@ export class PackerBuild extends pulumi.dynamic.Resource {
   declare readonly durationSeconds: pulumi.Output<number>;
   declare readonly packerVersion: pulumi.Output<string>;
   declare readonly builtAt: pulumi.Output<string>;
+  declare readonly logFile: pulumi.Output<string | undefined>;
+  declare readonly sbom: pulumi.Output<BuildSbom | undefined>;
 
   constructor(name: string, args: PackerBuildArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -252,6 +294,8 @@ export class PackerBuild extends pulumi.dynamic.Resource {
         durationSeconds: undefined,
         packerVersion: undefined,
         builtAt: undefined,
+        logFile: undefined,
+        sbom: undefined,
         ...args,
       },
       opts,

@@ -25,6 +25,10 @@ export interface PackerRun {
   readonly graceMs?: number;
   /** Called with each masked line of the build's log. */
   readonly onLine: (line: string) => void;
+  /** Called with the runner's own messages (stopping the build); default: `onLine`. */
+  readonly onNote?: (line: string) => void;
+  /** Where the whole log is kept: named in a failure's message, beside its last lines. */
+  readonly logFile?: string;
 }
 
 /** Replaces every occurrence of each secret (whatever its length) in a log line. */
@@ -60,7 +64,7 @@ export function runPackerBuild(run: PackerRun): Promise<BuildResult> {
     const stop = (why: "cancelled" | "timeout") => {
       if (stopping !== undefined || child.pid === undefined) return;
       stopping = why;
-      run.onLine(
+      (run.onNote ?? run.onLine)(
         `packer-build: stopping the build of ${run.label} (${why === "timeout" ? "timeout" : "cancelled"})`,
       );
       child.kill("SIGTERM");
@@ -124,8 +128,9 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function logTail(tail: readonly string[]): string {
-  return `\n--- last lines of the build log ---\n${tail.join("\n")}`;
+function logTail(run: PackerRun, tail: readonly string[]): string {
+  const whole = run.logFile === undefined ? "" : ` (all of it: ${run.logFile})`;
+  return `\n--- last lines of the build log${whole} ---\n${tail.join("\n")}`;
 }
 
 function stoppedError(
@@ -142,13 +147,13 @@ function stoppedError(
       "BUILD_TIMEOUT",
       `packer-build: the build of ${run.label} did not finish within ${limit}: Packer was stopped and its ` +
         `build VM cleaned up. Raise the template's buildTimeoutMinutes if the build needs longer, or look at ` +
-        `where it stalled${logTail(tail)}`,
+        `where it stalled${logTail(run, tail)}`,
     );
   }
   return new PackerBuildError(
     "BUILD_CANCELLED",
     `packer-build: the build of ${run.label} was cancelled: Packer was stopped and its build VM cleaned up; ` +
-      `the next 'pulumi up' builds it again${logTail(tail)}`,
+      `the next 'pulumi up' builds it again${logTail(run, tail)}`,
   );
 }
 
@@ -156,6 +161,6 @@ function failedError(run: PackerRun, status: number | string, tail: readonly str
   const failed = [...tail].reverse().find((l) => l.includes("FAILED at step")) ?? `exit status ${status}`;
   return new PackerBuildError(
     "BUILD_FAILED",
-    `packer-build: the build of ${run.label} failed: ${failed}${logTail(tail)}`,
+    `packer-build: the build of ${run.label} failed: ${failed}${logTail(run, tail)}`,
   );
 }

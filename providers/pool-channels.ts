@@ -111,8 +111,8 @@ export class PoolChannelsProvider
       return false;
     });
     if (drifted)
-      console.log(
-        `${PREFIX}: the channel tags of ${props.templateName} on ${props.pool.url} were changed: up puts them back`,
+      this.say(
+        `the channel tags of ${props.templateName} on ${props.pool.url} were changed: up puts them back`,
       );
     return { id, props: { ...props, ...(drifted ? { drifted } : {}) } };
   }
@@ -142,13 +142,13 @@ export class PoolChannelsProvider
       }
       for (const c of CHANNELS) {
         const id = inputs.channels[c];
-        if (id !== undefined) console.log(`${PREFIX}: ${inputs.templateName}: ${c} is build ${id}`);
+        if (id !== undefined) this.say(`${inputs.templateName}: ${c} is build ${id}`);
       }
       for (const uuid of templatesToDestroy(inputs)) {
         const facts = await findByUuid(x, uuid);
         if (!facts) continue;
         await destroyTemplate(x, facts);
-        console.log(`${PREFIX}: destroyed ${facts.nameLabel} (${uuid}): its build is no longer kept`);
+        this.say(`destroyed ${facts.nameLabel} (${uuid}): its build is no longer kept`);
       }
     });
   }

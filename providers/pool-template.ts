@@ -180,7 +180,7 @@ export class PoolTemplateProvider
     return this.withPool(props.pool, async (x) => {
       const facts = await findByUuid(x, uuid);
       if (!facts || !facts.tags.includes(buildIdTag(props.buildId))) {
-        console.log(`${PREFIX}: template ${uuid} (build ${props.buildId}) is gone from ${props.pool.url}`);
+        this.say(`template ${uuid} (build ${props.buildId}) is gone from ${props.pool.url}`);
         return {};
       }
       const outs: PoolTemplateOutputs = {
@@ -206,9 +206,7 @@ export class PoolTemplateProvider
         const facts = await findByUuid(x, t.uuid);
         if (!facts) continue;
         await destroyTemplate(x, facts);
-        console.log(
-          `${PREFIX}: destroyed ${facts.nameLabel} (${facts.uuid}) and ${facts.disks.length} disk(s)`,
-        );
+        this.say(`destroyed ${facts.nameLabel} (${facts.uuid}) and ${facts.disks.length} disk(s)`);
       }
     });
   }
@@ -229,9 +227,7 @@ export class PoolTemplateProvider
     }
     const outs = this.verified(inputs, facts, op);
     await retag(x, facts, { add: [templateTag(inputs.templateName), VERIFIED_TAG] });
-    console.log(
-      `${PREFIX}: ${facts.nameLabel} (${facts.uuid}) verified: ${outs.osName}, ${outs.diskCount} disk(s)`,
-    );
+    this.say(`${facts.nameLabel} (${facts.uuid}) verified: ${outs.osName}, ${outs.diskCount} disk(s)`);
     return { ...outs, history: [...history] };
   }
 

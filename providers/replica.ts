@@ -46,7 +46,8 @@ import {
   type StreamImportResult,
 } from "./replica-import";
 import type { ArtifactStore } from "./store";
-import { throttledProgress } from "./transfer-progress";
+import { progressPacer, progressPeriodMs } from "./progress-pace";
+import { progressLine } from "./transfer-progress";
 
 export type { ReplicaBuild } from "./replica-import";
 export type { ReplicaRecord } from "./replica-plan";
@@ -133,10 +134,15 @@ const PASSWORD_KEY = /^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
  * registered), so one pool could hold up the fleet. What is on the pool stays as `base` says (or, for a replica
  * placed but not finished, as the error recorded it). Anything that is not one of our verdicts is a bug: thrown.
  */
-function recorded(e: unknown, base: ReplicaOutputs, inputs: ReplicaInputs): ReplicaOutputs {
+function recorded(
+  e: unknown,
+  base: ReplicaOutputs,
+  inputs: ReplicaInputs,
+  warn: (line: string) => void,
+): ReplicaOutputs {
   if (!isXcpngError(e)) throw e;
   const state = e instanceof ReplicaIncompleteError ? (e.properties as unknown as ReplicaOutputs) : base;
-  console.log(`${whereOf(inputs)}: ${e.message}`);
+  warn(`${whereOf(inputs)}: ${e.message}`);
   return {
     ...state,
     failure: {
@@ -355,7 +361,9 @@ export class ReplicaProvider
     };
     return {
       id,
-      outs: await this.reconcile(id, inputs, undefined).catch((e: unknown) => recorded(e, nothing, inputs)),
+      outs: await this.reconcile(id, inputs, undefined).catch((e: unknown) =>
+        recorded(e, nothing, inputs, (l) => this.lines.warn(l)),
+      ),
     };
   }
 
@@ -366,7 +374,11 @@ export class ReplicaProvider
   ): Promise<pulumi.dynamic.UpdateResult<ReplicaOutputs>> {
     // An earlier failure is replaced by this update's outcome.
     const before = defined<ReplicaOutputs>({ ...olds, failure: undefined });
-    return { outs: await this.reconcile(id, news, olds).catch((e: unknown) => recorded(e, before, news)) };
+    return {
+      outs: await this.reconcile(id, news, olds).catch((e: unknown) =>
+        recorded(e, before, news, (l) => this.lines.warn(l)),
+      ),
+    };
   }
 
   async read(id: string, props?: ReplicaOutputs): Promise<pulumi.dynamic.ReadResult<ReplicaOutputs>> {
@@ -381,9 +393,9 @@ export class ReplicaProvider
           buildId: r.buildId,
           ...(r.uuid === props.uuid ? { channel: props.channel } : {}),
         });
-        if (found.missing) console.log(`${what}: replica of build ${r.buildId} (${r.uuid}) is gone`);
+        if (found.missing) this.lines.info(`${what}: replica of build ${r.buildId} (${r.uuid}) is gone`);
         for (const d of found.drift ?? [])
-          console.log(`${what}: replica of build ${r.buildId} (${r.uuid}) changed: ${d}`);
+          this.lines.info(`${what}: replica of build ${r.buildId} (${r.uuid}) changed: ${d}`);
         out.push(defined<ReplicaRecord>({ ...clean(r), missing: found.missing, drift: found.drift }));
       }
       return out;
@@ -398,11 +410,13 @@ export class ReplicaProvider
         const facts = await findByUuid(x, r.uuid);
         if (facts === undefined) continue;
         if (!facts.isTemplate) {
-          console.log(`${what}: ${r.uuid} (build ${r.buildId}) is no longer a template: left on the pool`);
+          this.lines.info(
+            `${what}: ${r.uuid} (build ${r.buildId}) is no longer a template: left on the pool`,
+          );
           continue;
         }
         await destroyTemplate(x, facts);
-        console.log(
+        this.lines.info(
           `${what}: destroyed replica of build ${r.buildId} (${r.uuid}) and ${facts.disks.length} disk(s)`,
         );
       }
@@ -453,7 +467,7 @@ export class ReplicaProvider
     if (build === null) {
       // The channel has no build yet (none has passed acceptance): nothing to place; earlier replicas stay as
       // they are until the channel points somewhere again.
-      console.log(`${whereOf(inputs)}: the ${inputs.channel} channel has no build yet: nothing placed`);
+      this.lines.info(`${whereOf(inputs)}: the ${inputs.channel} channel has no build yet: nothing placed`);
       return Promise.resolve({
         ...inputs,
         uuid: olds?.uuid ?? "",
@@ -528,12 +542,14 @@ export class ReplicaProvider
       const health = healthOf(rec, facts && vmFactsOf(facts));
       const name = `replica of build ${rec.buildId} (${rec.uuid})`;
       if (health === "ok" && facts !== undefined) usable.push({ rec: clean(rec), facts });
-      else if (health === "gone") console.log(`${what}: ${name} is gone from the pool`);
+      else if (health === "gone") this.lines.info(`${what}: ${name} is gone from the pool`);
       else if (health === "released")
-        console.log(`${what}: ${name} is no longer a template: left on the pool and no longer tracked`);
+        this.lines.info(`${what}: ${name} is no longer a template: left on the pool and no longer tracked`);
       else if (facts !== undefined) {
         await destroyTemplate(x, facts);
-        console.log(`${what}: ${name} lost disk(s) (${facts.disks.length} of ${rec.diskCount}): destroyed`);
+        this.lines.info(
+          `${what}: ${name} lost disk(s) (${facts.disks.length} of ${rec.diskCount}): destroyed`,
+        );
       }
     }
     return usable;
@@ -560,7 +576,7 @@ export class ReplicaProvider
     if (placement.kind !== "import") {
       const target = usable.find((u) => u.rec.uuid === placement.replica.uuid) as Tracked;
       if (placement.kind === "promote")
-        console.log(
+        this.lines.info(
           `${what}: ${inputs.channel} goes back to build ${build.buildId} (${target.rec.uuid}): no import`,
         );
       return { target, extra: [], isNew: false };
@@ -618,14 +634,14 @@ export class ReplicaProvider
       if (problems.length === 0) sound.push({ rec: recordOf(facts, inputs.build, at), facts });
       else {
         await destroyTemplate(x, facts);
-        console.log(
+        this.lines.info(
           `${whereOf(inputs)}: removed an unusable earlier replica ${uuid}: ${problems.join("; ")}`,
         );
       }
     }
     const [target, ...extra] = sound;
     if (target === undefined) return undefined;
-    console.log(
+    this.lines.info(
       `${whereOf(inputs)}: adopted ${target.rec.uuid}, placed by an earlier run that did not record it`,
     );
     return { target, extra };
@@ -648,7 +664,7 @@ export class ReplicaProvider
         inputs.pool.url,
         inputs.maxConcurrentImports ?? DEFAULT_MAX_CONCURRENT_IMPORTS,
         () => {
-          console.log(
+          this.lines.info(
             `${what}: importing build ${build.buildId} (${(build.sizeBytes / 1e6).toFixed(1)} MB) from ` +
               `s3://${inputs.store.bucket}/${build.key}`,
           );
@@ -661,11 +677,11 @@ export class ReplicaProvider
             what,
             query: inputs.srUuid !== undefined ? { sr_uuid: inputs.srUuid } : {},
             taskLabel: `xcpng-templates: ${inputs.templateName} build ${build.buildId} (${inputs.channel})`,
-            onProgress: throttledProgress((line) => console.log(`${what}: import ${line}`)),
+            onProgress: this.importProgress(what),
           });
         },
         (running, ahead) =>
-          console.log(
+          this.lines.info(
             `${what}: waiting for an import slot (${running} running on this pool, ${ahead} waiting ahead)`,
           ),
       );
@@ -720,7 +736,7 @@ export class ReplicaProvider
     }
     await x.write("VM.add_tags", f.ref, templateTag(inputs.templateName));
     const mbps = r.bytes / 1e6 / Math.max(r.seconds, 0.001);
-    console.log(
+    this.lines.info(
       `${what}: imported build ${inputs.build.buildId} as ${f.uuid} in ${r.seconds.toFixed(1)} s ` +
         `(${mbps.toFixed(1)} MB/s${r.sharedBy > 1 ? `, one read of the store shared by ${r.sharedBy} pools` : ""}): ` +
         `${r.verification.chunks} chunks and the SHA-256 verified, ` +
@@ -738,6 +754,21 @@ export class ReplicaProvider
    * destroyed once the pool has finished with it (xapi removes a failed import's objects itself; this is the
    * belt to its braces). Returns the uuids still there after the wait.
    */
+  /** The import's progress, paced as every transfer's (providers/progress-pace.ts). */
+  private importProgress(what: string): (sentBytes: number, totalBytes: number) => void {
+    let sent = 0;
+    let total = 0;
+    const pace = progressPacer(
+      (elapsedMs) => this.lines.info(`${what}: import ${progressLine(sent, total, elapsedMs)}`),
+      { everyMs: progressPeriodMs(process.env) },
+    );
+    return (s, t) => {
+      sent = s;
+      total = t;
+      pace(s);
+    };
+  }
+
   private async sweepFailedImport(
     x: XapiSession,
     inputs: PlacingInputs,
@@ -755,7 +786,7 @@ export class ReplicaProvider
           for (const [, v] of left) {
             const f = await findByUuid(x, v.uuid);
             if (f !== undefined) await destroyTemplate(x, f);
-            console.log(`${whereOf(inputs)}: removed ${v.uuid}, left by the failed import`);
+            this.lines.info(`${whereOf(inputs)}: removed ${v.uuid}, left by the failed import`);
           }
           return [];
         }
@@ -763,7 +794,7 @@ export class ReplicaProvider
         await sleep(1000);
       }
     } catch (e) {
-      console.log(
+      this.lines.info(
         `${whereOf(inputs)}: could not check the pool for leftovers of the failed import: ${messageOf(e)}`,
       );
       return ["(unknown: the pool could not be read)"];
@@ -792,7 +823,7 @@ export class ReplicaProvider
     for (const tag of mine.add) await x.write("VM.add_tags", target.facts.ref, tag);
     for (const tag of mine.remove) await x.write("VM.remove_tags", target.facts.ref, tag);
     if (mine.add.includes(channelTag(inputs.channel)))
-      console.log(
+      this.lines.info(
         `${what}: ${channelTag(inputs.channel)} is now on build ${target.rec.buildId} (${target.rec.uuid})`,
       );
     for (const t of kept) {
@@ -806,7 +837,7 @@ export class ReplicaProvider
       const stray = strayChannelTag(v.tags, inputs.templateName, inputs.channel);
       if (stray === undefined) continue;
       await x.write("VM.remove_tags", ref, stray);
-      console.log(`${what}: removed ${stray} from ${v.uuid}, which the fleet does not track`);
+      this.lines.info(`${what}: removed ${stray} from ${v.uuid}, which the fleet does not track`);
     }
   }
 
@@ -814,7 +845,7 @@ export class ReplicaProvider
   private async retire(x: XapiSession, inputs: PlacingInputs, gone: readonly Tracked[]): Promise<void> {
     for (const t of gone) {
       await destroyTemplate(x, t.facts);
-      console.log(
+      this.lines.info(
         `${whereOf(inputs)}: destroyed replica of build ${t.rec.buildId} (${t.rec.uuid}) and ` +
           `${t.facts.disks.length} disk(s) (poolRetention ${inputs.poolRetention})`,
       );

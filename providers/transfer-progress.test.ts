@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { formatSeconds, progressLine, throttledProgress } from "./transfer-progress";
+import { formatSeconds, progressLine } from "./transfer-progress";
 
 describe("transfer progress", () => {
   const lines: ReadonlyArray<[number, number, number, string]> = [
@@ -21,17 +21,4 @@ describe("transfer progress", () => {
   ];
   for (const [s, want] of durations)
     it(`${s} s reads ${want}`, () => expect(formatSeconds(s)).to.equal(want));
-
-  it("emits at most one line per period, none before the first period", () => {
-    let t = 0;
-    const got: string[] = [];
-    const p = throttledProgress(
-      (l) => got.push(l),
-      5000,
-      () => t,
-    );
-    for (t = 0; t <= 12_000; t += 1000) p(t * 1000, 12_000_000);
-    expect(got).to.have.length(2);
-    expect(got[0]).to.match(/^41 % \(5 of 12 MB\)/);
-  });
 });

@@ -1,6 +1,6 @@
 /**
- * One progress line every few seconds for a long transfer of known length: percent, MB/s, time left.
- * Pure formatting plus a small throttle, so the line's content is table-tested and the clock is injectable.
+ * The words of a long transfer's progress line: percent, MB/s, time left (pure, table-tested; when a line is due
+ * is providers/progress-pace.ts's decision).
  */
 
 const MB = 1_000_000;
@@ -23,23 +23,4 @@ export function formatSeconds(s: number): string {
   if (t < 60) return `${t} s`;
   if (t < 3600) return `${Math.floor(t / 60)} min ${String(t % 60).padStart(2, "0")} s`;
   return `${Math.floor(t / 3600)} h ${String(Math.floor((t % 3600) / 60)).padStart(2, "0")} min`;
-}
-
-/**
- * An `onProgress(sent, total)` callback that calls `emit` with a line at most every `everyMs` (the first after
- * `everyMs`, not at once: a short transfer prints nothing but its outcome).
- */
-export function throttledProgress(
-  emit: (line: string) => void,
-  everyMs = 5000,
-  now: () => number = Date.now,
-): (sentBytes: number, totalBytes: number) => void {
-  const start = now();
-  let last = start;
-  return (sent, total) => {
-    const t = now();
-    if (t - last < everyMs) return;
-    last = t;
-    emit(progressLine(sent, total, t - start));
-  };
 }

@@ -161,7 +161,7 @@ describe("acceptance and fleet (e2e): boot before publishing, channels, rollback
     expect(preview.stdout).to.match(/acc-channels/);
     expect(preview.stdout).to.not.match(/acc-build.*(create|replace)/);
     const r = await up();
-    expect(r.stdout).to.not.match(/\[packer acc\]/);
+    expect(r.stdout).to.not.match(/packer-build: acc: building/);
     const after = await built();
     expect(after.poolUuid, "no rebuild").to.equal(before.poolUuid);
     expect(after.channels).to.deep.equal({ candidate: builds[1], stable: builds[0] });

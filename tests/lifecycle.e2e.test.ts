@@ -9,7 +9,11 @@ import {
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
 import * as yaml from "js-yaml";
+import { parseHTML } from "linkedom";
+import type { ArtifactManifest } from "../providers/artifact";
 import type { CatalogueDocument as Catalogue } from "../providers/catalogue-document";
+import { sbomPackages } from "../lib/sbom/diff";
+import { cycloneDx16Errors } from "../lib/sbom/testing";
 import { ROOT, startE2eStack, type E2eStack } from "./support/e2e-stack";
 import type { RunResult } from "./support/tools";
 
@@ -25,6 +29,9 @@ interface BuiltRow {
   sizeBytes: number;
   buildTime: string;
 }
+
+/** The non-empty lines `pulumi up` printed (its own `@ updating....` lines included). */
+const outputLines = (stdout: string): string[] => stdout.split("\n").filter((l) => l.trim() !== "");
 
 /**
  * The main job end to end, with the real Pulumi CLI, the real Packer (local build path: debootstrap, chroot,
@@ -72,8 +79,12 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
   let output: string[];
   let secrets: E2eStack["secrets"];
 
+  const savedEnv = { ...process.env };
   before(async () => {
     const noAcceptance = { enabled: false };
+    // The default output (its line count is asserted): no verbose log, the default progress pace.
+    delete process.env.XCPNG_VERBOSE;
+    delete process.env.XCPNG_PROGRESS_EVERY_MS;
     st = await startE2eStack({
       name: STACK,
       // The pull-request preview's account: XAPI's read-only role.
@@ -104,8 +115,13 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
 
   after(async () => {
     fs.writeFileSync(varFileA, originalA);
+    process.env = savedEnv;
     await st?.stop();
   });
+  const getText = async (key: string) =>
+    (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+  const manifestOf = async (xvaKey: string) =>
+    JSON.parse(await getText(xvaKey.replace(/\.xva$/, ".manifest.json"))) as ArtifactManifest;
 
   it("up builds every template, verifies it on the pool and archives it with a manifest and the index", async () => {
     await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
@@ -139,19 +155,123 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     await noIncompleteUploads();
   });
 
+  it("each build's SBOM is stored beside its XVA, schema-valid, and listed in the manifest and the index; the XVA is zstd", async () => {
+    const rows = await built();
+    const index = await catalogue();
+    for (const r of Object.values(rows)) {
+      const manifest = await manifestOf(r.s3Key);
+      expect(manifest).to.include({ compression: "zstd", contentType: "application/zstd" });
+      const sbomKey = r.s3Key.replace(/\.xva$/, ".sbom.cdx.json");
+      expect(manifest.sbom?.key).to.equal(sbomKey);
+      const json = await getText(sbomKey);
+      expect(await cycloneDx16Errors(json), "the Debian 12 template's SBOM is valid CycloneDX 1.6").to.equal(
+        null,
+      );
+      const packages = sbomPackages(json, sbomKey);
+      expect(packages.length).to.equal(manifest.sbom?.packages).and.be.greaterThan(150);
+      expect(packages.map((p) => p.name)).to.include.members(["openssh-server", "systemd", "cloud-init"]);
+      const entry = index.artifacts.find((a) => a.key === r.s3Key);
+      expect(entry).to.deep.include({ compression: "zstd", sbom: manifest.sbom });
+    }
+  });
+
+  it("the catalogue page is beside the index, and every link on it resolves to a stored object", async () => {
+    const key = `${STACK}/index.html`;
+    const page = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(page.ContentType).to.equal("text/html; charset=utf-8");
+    // linkedom's types describe a browser window; the page needs only its links and its rows.
+    const doc = (
+      parseHTML(await page.Body!.transformToString()) as unknown as {
+        document: {
+          querySelectorAll(
+            s: string,
+          ): Iterable<{ getAttribute(n: string): string | null; textContent: string }>;
+        };
+      }
+    ).document;
+    const rows = [...doc.querySelectorAll("th[scope=row]")].map((th) => th.textContent);
+    expect(rows.join(" ")).to.include("tmpl-a").and.include("tmpl-b");
+    const hrefs = [...doc.querySelectorAll("a[href]")]
+      .map((a) => a.getAttribute("href") ?? "")
+      .filter((h) => !h.startsWith("#"));
+    const linked = hrefs.map((h) => decodeURIComponent(new URL(h, `http://store/${key}`).pathname.slice(1)));
+    const stored = await keys();
+    expect(linked.length).to.be.greaterThan(6);
+    for (const k of linked) expect(stored, `${k}, linked from the page`).to.include(k);
+    for (const r of Object.values(await built()))
+      expect(linked).to.include.members([r.s3Key, r.s3Key.replace(/\.xva$/, ".sbom.cdx.json")]);
+  });
+
   it("preview and refresh then show no changes", async () => {
     await pulumi(withConfig(["preview", "--expect-no-changes"]));
     await pulumi(withConfig(["refresh", "--yes", "--expect-no-changes"]));
   });
 
-  it("a changed input rebuilds only the template that uses it", async () => {
+  it("a changed input rebuilds only the template that uses it; one package added shows as exactly that; up stays short", async () => {
     const before = await built();
-    fs.writeFileSync(varFileA, `${originalA}# changed by the e2e test\n`);
+    // The rebuilt image carries one more package (tests/fixtures/e2e/add-package.sh, run after cleanup).
+    fs.writeFileSync(varFileA, `${originalA}extra_scripts = ["../tests/fixtures/e2e/add-package.sh"]\n`);
     const preview = await pulumi(withConfig(["preview", "--diff"]));
     expect(preview.stdout).to.match(/tmpl-a-build/);
     expect(preview.stdout).to.not.match(/tmpl-b-build.*replace/);
-    await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
+    const up = await pulumi(withConfig(["up", "--yes", "--skip-preview"]));
     const after = await built();
+    // What changed: since the newest published build of tmpl-a (no stable here: acceptance is off).
+    const changes = (await manifestOf(after["tmpl-a"]!.s3Key)).sbomChanges;
+    expect(changes?.against.channel).to.equal("candidate");
+    expect(changes?.added).to.deep.equal([{ name: "xcpng-e2e-marker", version: "1.0-1", arch: "all" }]);
+    expect(changes?.removed).to.deep.equal([]);
+    expect(changes?.changed).to.deep.equal([]);
+    expect(up.stdout).to.match(
+      /artifact: tmpl-a: SBOM of \d+ packages at s3:\/\/\S+; since the candidate build \S+: packages: \d+ → \d+ \(1 added, 0 removed, 0 changed\)/,
+    );
+    expect(up.stdout).to.match(/artifact: tmpl-a: {3}\+ xcpng-e2e-marker 1\.0-1/);
+    // A readable up: one line per step, progress of the long transfers, each line once, the log in a file.
+    const lines = outputLines(up.stdout);
+    // Kept for people to read (test-artifacts/ is ignored by git).
+    const artifacts = path.join(ROOT, "test-artifacts", "lifecycle");
+    fs.mkdirSync(artifacts, { recursive: true });
+    fs.writeFileSync(path.join(artifacts, "up-one-template-build.txt"), up.stdout);
+    const why = up.stdout.slice(-12000);
+    expect(lines.length, why).to.be.below(100);
+    for (const step of [
+      "validate",
+      "packer build",
+      "requirements",
+      "rootfs",
+      "provision",
+      "sbom",
+      "disk",
+      "pack-and-import",
+    ])
+      expect(up.stdout, step).to.match(new RegExp(`packer-build: tmpl-a: \\[\\+[^\\]]+\\] ${step}\\b`));
+    expect(up.stdout, "the import's progress").to.match(
+      /packer-build: tmpl-a: pack-and-import \d+ % \([\d,]+ of [\d,]+ MB\), [\d.]+ MB\/s, (about .+ left|time left unknown)/,
+    );
+    expect(up.stdout, "the export's progress").to.match(
+      /artifact: tmpl-a: export \d+ % \([\d,]+ of [\d,]+ MB\), [\d.]+ MB\/s, .*; [\d,]+ MB stored/,
+    );
+    expect(up.stdout, "no apt line").to.not.match(/Get:\d+ http|Reading package lists/);
+    // Our lines, without the display's prefix (the resource and its timer): each message once.
+    const ours = lines
+      .map(
+        (l) =>
+          /(?:packer-build|artifact|catalogue-index|pool-template|pool-channels|bucket): .*$/.exec(l)?.[0],
+      )
+      .filter((m): m is string => m !== undefined);
+    expect(ours.length).to.be.greaterThan(15);
+    expect(
+      ours.filter((l, i) => ours.indexOf(l) !== i),
+      "no line printed twice",
+    ).to.deep.equal([]);
+    expect(up.stdout).to.match(/packer-build: tmpl-a: built in .* \(\d+ steps\); SBOM of \d+ packages/);
+    const log = /packer-build: tmpl-a: building .*; full log: (\S+)/.exec(up.stdout)?.[1] ?? "?";
+    expect(fs.readFileSync(log, "utf8"), "the full log is in the file").to.match(
+      /add-package\.sh: installed/,
+    );
+    console.log(
+      `      up of one template build: ${lines.length} lines (full log: ${fs.readFileSync(log, "utf8").split("\n").length} lines)`,
+    );
     expect(after["tmpl-a"]?.poolUuid).to.not.equal(before["tmpl-a"]?.poolUuid);
     expect(after["tmpl-b"]).to.deep.equal(before["tmpl-b"]);
     // Retention 2: the earlier template of tmpl-a stays on the pool as a rollback target.
@@ -216,7 +336,11 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: before["tmpl-a"]?.s3Key }));
     await pulumi(withConfig(["refresh", "--yes"]));
     const index0 = await indexText();
-    const retainedKeys = (JSON.parse(index0) as Catalogue).artifacts.flatMap((a) => [a.key, a.manifestKey]);
+    const retainedKeys = (JSON.parse(index0) as Catalogue).artifacts.flatMap((a) => [
+      a.key,
+      a.manifestKey,
+      ...(a.sbom ? [a.sbom.key] : []),
+    ]);
     pool.setFaults({ cutExportAfterBytes: 3 * 1024 * 1024 });
     let failed: RunResult;
     try {
@@ -230,11 +354,15 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     );
     await noIncompleteUploads();
     const stored = await keys();
-    // Only the manifest of the artifact refresh marked missing may remain (its replacement failed).
+    // Only the manifest and SBOM of the artifact refresh marked missing may remain (its replacement failed).
     const recordedManifest = before["tmpl-a"]?.s3Key.replace(/\.xva$/, ".manifest.json");
+    const recordedSbom = before["tmpl-a"]?.s3Key.replace(/\.xva$/, ".sbom.cdx.json");
     expect(
-      stored.filter((k) => k.includes("tmpl-a") && k !== recordedManifest && !retainedKeys.includes(k)),
-      "no half-published artifact or manifest",
+      stored.filter(
+        (k) =>
+          k.includes("tmpl-a") && k !== recordedManifest && k !== recordedSbom && !retainedKeys.includes(k),
+      ),
+      "no half-published artifact, manifest or SBOM",
     ).to.deep.equal([]);
     const index1 = await indexText();
     expect(index1, "the index was not touched").to.equal(index0);
@@ -242,6 +370,7 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     const healed = await keys();
     expect(healed).to.include((await built())["tmpl-a"]?.s3Key);
     expect(healed).to.not.include(recordedManifest);
+    expect(healed, "the SBOM went with its artifact").to.not.include(recordedSbom);
   });
 
   it("S3 failing an upload part fails the update cleanly, and the next up succeeds", async () => {
@@ -304,18 +433,6 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
     expect(after["tmpl-b"], why).to.deep.equal(before["tmpl-b"]);
   });
 
-  it("a provider release (serialized code differs) rebuilds and replaces nothing", async () => {
-    const before = await built();
-    const up = await pulumi(withConfig(["up", "--yes", "--skip-preview"]), {
-      extraEnv: { XCPNG_PROVIDER_RELEASE: "e2e-next-release" },
-    });
-    expect(up.stdout).to.not.match(/replaced|created|deleted/);
-    expect(await built()).to.deep.equal(before);
-    await pulumi(withConfig(["preview", "--expect-no-changes"]), {
-      extraEnv: { XCPNG_PROVIDER_RELEASE: "e2e-next-release" },
-    });
-  });
-
   it("bad configuration fails in preview with the property named", async () => {
     const bad = path.join(work, `Pulumi.bad.yaml`);
     const cfg = yaml.load(fs.readFileSync(configFile, "utf8")) as { config: Record<string, unknown> };
@@ -366,6 +483,20 @@ describe("lifecycle (e2e): build, verify, archive, retain, refresh, heal, fail c
         input: secrets.poolPassword,
       });
     }
+  });
+
+  // Late in the sequence: it leaves the next release's shim in state, so a preview with this release's code
+  // afterwards shows every resource to update (the shim's code differs), as a real downgrade would.
+  it("a provider release (serialized code differs) rebuilds and replaces nothing", async () => {
+    const before = await built();
+    const up = await pulumi(withConfig(["up", "--yes", "--skip-preview"]), {
+      extraEnv: { XCPNG_PROVIDER_RELEASE: "e2e-next-release" },
+    });
+    expect(up.stdout).to.not.match(/replaced|created|deleted/);
+    expect(await built()).to.deep.equal(before);
+    await pulumi(withConfig(["preview", "--expect-no-changes"]), {
+      extraEnv: { XCPNG_PROVIDER_RELEASE: "e2e-next-release" },
+    });
   });
 
   it("destroy leaves no VM, VDI, object or upload behind", async () => {

@@ -249,6 +249,11 @@ export async function upload(
     // A refusal that closed the connection under our writes: its answer says more than EPIPE.
     if (answered !== undefined && answered.statusCode !== 200) return refusal(url, answered);
     if (broken !== undefined) return { kind: "broken", cause: broken };
+    // The pool closed the connection cleanly before the body's end (xapi closes once it is done with the body,
+    // which can be before its last bytes are sent): the request closed unfinished, with no socket error. It broke
+    // off like any other connection: the task says how the upload went.
+    if ((e as { code?: unknown } | undefined)?.code === "ERR_STREAM_PREMATURE_CLOSE")
+      return { kind: "broken", cause: e };
     throw e;
   };
   // Whichever comes first: an answer (a refusal comes before the body is read; a 200 too), or the upload's end.

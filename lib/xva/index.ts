@@ -93,6 +93,6 @@ export type {
 export { type WriteXvaDisksOptions, writeXvaDisksToFiles } from "./sparse-files";
 export { chunksOf } from "./stream-chunks";
 export { xvaTarLength, xvaTarLengthBound } from "./stream-length";
-export { type XvaVerification, XvaVerifier, createXvaVerifier } from "./verify";
+export { type XvaVerification, type XvaVerifyProgress, XvaVerifier, createXvaVerifier } from "./verify";
 export { type XvaWriterOptions, createXvaWriter } from "./writer";
 export { XmlRpcDouble, type XmlRpcStruct, type XmlRpcValue } from "./xmlrpc";

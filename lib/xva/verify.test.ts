@@ -42,6 +42,40 @@ describe("xva pass-through verifier", () => {
     });
   }
 
+  it("reports its progress through the disks' bytes: monotonic, from 0 to the disks' whole size", async () => {
+    const second = sparseDisk(3 * MiB, [{ offset: MiB, bytes: Buffer.alloc(MiB, 7) }]);
+    const exp = vmExport({ disks: [disk, second] });
+    const archive = await collect(createXvaWriter({ ova: exp.ova, disks: exp.disks, compression: "zstd" }));
+    const verifier = createXvaVerifier();
+    const total = 4 * MiB + 5 + 3 * MiB;
+    expect(verifier.progress()).to.deep.equal({
+      diskBytesDone: 0,
+      diskBytesTotal: 0,
+      dataBytes: 0,
+      streamBytes: 0,
+    });
+    const seen: number[] = [];
+    const sink = new Writable({
+      write(_c: Buffer, _e, done) {
+        seen.push(verifier.progress().diskBytesDone);
+        done();
+      },
+    });
+    await pipeline(pieces(archive, 4096), verifier, sink);
+    await verifier.verification;
+    expect(
+      seen.every((n, i) => i === 0 || n >= (seen[i - 1] ?? 0)),
+      "never goes back",
+    ).to.equal(true);
+    const v = await verifier.verification;
+    expect(verifier.progress()).to.deep.equal({
+      diskBytesDone: total,
+      diskBytesTotal: total,
+      dataBytes: v.disks.reduce((n, d) => n + d.dataBytes, 0),
+      streamBytes: archive.byteLength,
+    });
+  });
+
   it("fails the pipeline with XvaChecksumError on a corrupted chunk, and rejects verification", async () => {
     const exp = vmExport({ disks: [disk] });
     const archive = await collect(createXvaWriter({ ova: exp.ova, disks: exp.disks }));

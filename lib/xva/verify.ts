@@ -37,6 +37,18 @@ export interface XvaVerification {
   osName: string | undefined;
 }
 
+/** How far a verification has come: through the disks' bytes (what a progress line counts), and the stream's. */
+export interface XvaVerifyProgress {
+  /** Disk bytes up to the end of the last verified chunk, over all streamed disks (holes count as passed). */
+  readonly diskBytesDone: number;
+  /** Sum of the streamed disks' virtual sizes; 0 until `ova.xml` has been read. */
+  readonly diskBytesTotal: number;
+  /** Bytes of the chunks verified so far: the disks' data the export carries (holes and zero chunks are not sent). */
+  readonly dataBytes: number;
+  /** Bytes of the stream passed through so far (compressed, when it is). */
+  readonly streamBytes: number;
+}
+
 /** A Transform that forwards bytes unchanged and verifies them as an XVA. Emits `header` with the parsed `ova.xml`. */
 export class XvaVerifier extends Transform {
   /** Settles when the stream has ended and been fully verified, or rejects with the failure. */
@@ -49,6 +61,10 @@ export class XvaVerifier extends Transform {
   private readonly parsed: Promise<{ summary: Omit<XvaVerification, "sha256" | "bytes"> } | undefined>;
   private settle!: { resolve: (v: XvaVerification) => void; reject: (e: Error) => void };
   private settled = false;
+  private diskTotal = 0;
+  private disksDone = 0;
+  private diskPosition = 0;
+  private dataBytes = 0;
 
   constructor(options: ParseXvaOptions = {}) {
     super();
@@ -67,9 +83,18 @@ export class XvaVerifier extends Transform {
     let chunks = 0;
     try {
       for await (const ev of parseXva(this.feed, options)) {
-        if (ev.type === "header") this.emit("header", ev.header);
-        else if (ev.type === "chunk") chunks += 1;
-        else if (ev.type === "end") {
+        if (ev.type === "header") {
+          this.diskTotal = ev.disks.reduce((n, d) => n + d.virtualSize, 0);
+          this.emit("header", ev.header);
+        } else if (ev.type === "chunk") {
+          chunks += 1;
+          const size = ev.parts.reduce((n, p) => n + p.length, 0);
+          this.dataBytes += size;
+          this.diskPosition = this.disksDone + ev.offset + size;
+        } else if (ev.type === "disk-end") {
+          this.disksDone += ev.disk.virtualSize;
+          this.diskPosition = this.disksDone;
+        } else if (ev.type === "end") {
           const { header, compression, disks, tarBytes } = ev.summary;
           const vms = objectsOfClass(header, "VM");
           const gm = objectsOfClass(header, "VM_guest_metrics").find(
@@ -94,6 +119,16 @@ export class XvaVerifier extends Transform {
       this.fail(e);
       return undefined;
     }
+  }
+
+  /** How far the verification has come (for progress lines: the disks' bytes are known from `ova.xml`). */
+  progress(): XvaVerifyProgress {
+    return {
+      diskBytesDone: this.diskPosition,
+      diskBytesTotal: this.diskTotal,
+      dataBytes: this.dataBytes,
+      streamBytes: this.bytes,
+    };
   }
 
   private fail(err: Error): void {

@@ -2,7 +2,7 @@
  * The XVA writer: `ova.xml`, then every disk's chunks each followed by its checksum file, then the tar end — the
  * stream xapi's `GET /export` produces (`export.ml`, `stream_vdi.ml send_all`).
  */
-import { Readable, pipeline } from "node:stream";
+import { Readable } from "node:stream";
 import * as tar from "tar-stream";
 import { type XvaChecksumAlgorithm, CHECKSUM_EXTENSION, checksumText, loadChecksums } from "./checksum";
 import { chunkName, emittedChunks } from "./chunks";
@@ -140,7 +140,10 @@ export function createXvaWriter(options: XvaWriterOptions): Readable {
   // tar-stream's pack is a streamx stream; expose a plain Node byte stream that pulls from it.
   const tarStream = Readable.from(pack, { objectMode: false });
   if (compressor === undefined) return tarStream;
-  return pipeline(tarStream, compressor, () => {
-    // Errors reach the consumer through the compressor, which pipeline destroys with the first error.
-  });
+  // Not stream.pipeline: a consumer that destroys the output (a client hanging up on an export) would make it
+  // fail the tar side with ERR_STREAM_PREMATURE_CLOSE, thrown at the process with no listener left to take it.
+  // The producer's errors reach the consumer through the compressor; a destroyed compressor stops the producer.
+  tarStream.on("error", (e) => compressor.destroy(e));
+  compressor.on("close", () => tarStream.destroy());
+  return tarStream.pipe(compressor);
 }

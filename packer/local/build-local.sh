@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local build of packer/local/debian12-local.pkr.hcl, step by step (run by its shell-local provisioner; the
 # inputs are the XCPNG_* variables that template sets). Each step is timed on stderr; a failure names it.
-#   requirements -> rootfs (debootstrap, cached) -> provision (chroot) -> disk -> pack-and-import
+#   requirements -> rootfs (debootstrap, cached) -> provision (chroot) -> sbom -> disk -> pack-and-import
 set -euo pipefail
 
 packer_dir=$(cd "${XCPNG_PACKER_DIR:-$(dirname "${BASH_SOURCE[0]}")/..}" && pwd)
@@ -51,13 +51,20 @@ begin provision
 # guest metrics come from the rootfs's /etc/os-release instead.
 BUILD_USER="" XCPNG_GUEST_AGENT=optional "$here/chroot-run.sh" "$work/rootfs" "${scripts[@]}"
 
+begin sbom
+# The image's SBOM from its own package database, after provisioning and cleanup (what ships), before the disk:
+# to XCPNG_SBOM_FILE (the PackerBuild provider names it), else beside the disk image.
+tsx=$packer_dir/../node_modules/.bin/tsx
+[ -x "$tsx" ] || tsx=tsx
+command -v "$tsx" >/dev/null || fail "tsx is needed for the SBOM step: run 'npm ci' in the repository"
+"$tsx" "$packer_dir/write-sbom.ts" --rootfs "$work/rootfs" --template "$template_name" --build-id "$build_id" \
+  --out "${XCPNG_SBOM_FILE:-$work/sbom.cdx.json}"
+
 begin disk
 "$here/make-disk.sh" --rootfs "$work/rootfs" --out "$work/disk.raw" --size-mib "${XCPNG_DISK_SIZE_MIB:-4096}"
 
 if [ "$pack" = 1 ]; then
   begin pack-and-import
-  tsx=$packer_dir/../node_modules/.bin/tsx
-  [ -x "$tsx" ] || tsx=tsx
   "$tsx" "$here/pack-and-import.ts" --disk "$work/disk.raw" --os-release "$work/rootfs/etc/os-release" \
     --template-name "$template_name" --build-id "$build_id" --tags "${XCPNG_TAGS:-}"
 else

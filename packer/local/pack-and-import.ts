@@ -10,7 +10,8 @@
  * PKR_VAR_pool_ca_file, PKR_VAR_pool_certificate_fingerprint), as for packer/build.sh. The template is named `<name>-<build id>` and tagged like the
  * pool build's (`xcpng-templates`, `template:<name>`, `build-id:<id>`), so the providers find it the same way.
  * Idempotent: when a template with this build id is already on the pool, nothing is imported again.
- * Prints one line on stderr: the template's uuid and reported OS.
+ * Prints on stderr the upload's progress every few seconds (`pack-and-import: progress …`), then one line: the
+ * template's uuid and reported OS.
  */
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
@@ -19,6 +20,8 @@ import { XcpngError, type ErrorOptions } from "../../lib/errors";
 import { type PoolTarget, withXapi } from "../../lib/xapi/client";
 import { buildIdTag, findByBuildId, type TemplateFacts } from "../../lib/xapi/templates";
 import { localTemplateXva } from "./template-xva";
+import { progressLine } from "../../providers/transfer-progress";
+import { progressPacer, progressPeriodMs } from "../../providers/progress-pace";
 
 /** A failure of the pack-and-import step: what failed, and what to do. */
 export class PackImportError extends XcpngError {
@@ -152,6 +155,12 @@ async function main(): Promise<void> {
   }
 
   const body = Object.assign(xva.open(), { length });
+  // Progress of the upload every few seconds (`<tool>: progress …`: the PackerBuild provider shows these lines).
+  let sent = 0;
+  const pace = progressPacer(
+    (elapsedMs) => process.stderr.write(`${PREFIX}: progress ${progressLine(sent, length, elapsedMs)}\n`),
+    { everyMs: progressPeriodMs(process.env) },
+  );
 
   // withXapi verifies the pool's CA (and pin) on every connection, the upload's included; putResource creates the
   // import task, sends the exact length and resolves with the task's result (the new VM refs).
@@ -160,6 +169,7 @@ async function main(): Promise<void> {
       x.putResource("/import", {}, body, {
         lengthBytes: length,
         taskLabel: `xcpng-templates: import ${name}`,
+        onProgress: (n) => pace((sent = n)),
       }),
     );
   } catch (e) {

@@ -26,6 +26,7 @@ function readOrThrow(config: pulumi.Config, projectRoot: string): StackConfig {
       s3: config.getObject<unknown>("s3"),
       templates: config.getObject<unknown>("templates"),
       fleet: config.getObject<unknown>("fleet"),
+      compression: config.get("compression"),
     },
     projectRoot,
   );

@@ -36,7 +36,23 @@ describe("stack config", () => {
     expect(c.s3.forcePathStyle, "path-style by default with an endpoint").to.equal(true);
     expect(c.s3.forceDestroy).to.equal(false);
     expect(c.templates[0]).to.include({ name: "debian-12", os: "debian", version: "12", retention: 5 });
+    expect(c.compression, "zstd unless the stack says otherwise").to.equal("zstd");
   });
+
+  const compressions: ReadonlyArray<[unknown, string | RegExp]> = [
+    ["none", "none"],
+    ["gzip", "gzip"],
+    ["zstd", "zstd"],
+    ["xz", /^expected one of none, gzip, zstd .*but "xz" was provided$/],
+    ["ZSTD", /but "ZSTD" was provided/],
+    [true, /but true was provided/],
+  ];
+  for (const [given, want] of compressions)
+    it(`compression ${JSON.stringify(given)}: ${String(want)}`, () => {
+      if (typeof want === "string")
+        expect(parseStackConfig({ ...good(), compression: given }, ROOT).compression).to.equal(want);
+      else expect(failuresOf({ ...good(), compression: given }).compression).to.match(want);
+    });
 
   it("names every wrong property at once, with what was expected and what was given", () => {
     const raw = good();

@@ -82,12 +82,21 @@ export interface AcceptanceConfig {
   readonly guestAgent: boolean;
 }
 
+/** How the catalogue's artifacts are stored: the XVA as exported with `use_compression` (xapi's export.ml). */
+export const COMPRESSIONS = ["none", "gzip", "zstd"] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
 export interface StackConfig {
   readonly pool: PoolConfig;
   readonly s3: S3Config;
   readonly templates: readonly TemplateConfig[];
   /** Pools that receive the catalogue's builds from S3 (providers/replica.ts). */
   readonly fleet?: FleetConfig;
+  /**
+   * How new exports of the catalogue are compressed (what is stored is not exported again when it changes).
+   * `zstd` needs a pool that exports it (XCP-ng 8.3; devpool does); `gzip` works on every pool. @default "zstd"
+   */
+  readonly compression: Compression;
 }
 
 /** Secret stack-config keys: read separately, never echoed. */
@@ -100,7 +109,7 @@ export type Secrets = Readonly<Record<SecretKey, string>>;
  * or throws a ValidationError listing every wrong property. `projectRoot` resolves template paths, which must exist.
  */
 export function parseStackConfig(
-  raw: { pool?: unknown; s3?: unknown; templates?: unknown; fleet?: unknown },
+  raw: { pool?: unknown; s3?: unknown; templates?: unknown; fleet?: unknown; compression?: unknown },
   projectRoot: string,
 ): StackConfig {
   const r = new FieldReader(projectRoot);
@@ -108,8 +117,20 @@ export function parseStackConfig(
   const s3 = parseS3(r, raw.s3);
   const fleet = parseFleet(r, raw.fleet, pool?.url);
   const templates = parseTemplates(r, raw.templates, fleet);
+  const compression = parseCompression(r, raw.compression);
   if (r.failures.length > 0 || !pool || !s3) throw new ValidationError("stack configuration", r.failures);
-  return { pool, s3, templates, ...(fleet !== undefined ? { fleet } : {}) };
+  return { pool, s3, templates, compression, ...(fleet !== undefined ? { fleet } : {}) };
+}
+
+function parseCompression(r: FieldReader, v: unknown): Compression {
+  if (v === undefined || v === null) return "zstd";
+  if (typeof v === "string" && (COMPRESSIONS as readonly string[]).includes(v)) return v as Compression;
+  r.fail(
+    "compression",
+    `expected one of ${COMPRESSIONS.join(", ")} (how artifacts are stored; zstd needs XCP-ng 8.3, gzip works on ` +
+      `every pool), but ${JSON.stringify(v)} was provided`,
+  );
+  return "zstd";
 }
 
 function parsePool(r: FieldReader, raw: unknown): PoolConfig | undefined {

@@ -4,6 +4,10 @@ import { createS3Client, type S3Location } from "../../lib/s3/client";
 import { withXapi, type PoolTarget, type XapiSession } from "../../lib/xapi/client";
 import { MissingSecretError } from "../errors";
 import { NO_SECRETS, configValueAt, stackSecretsFrom, type StackSecrets } from "./stack-secrets";
+import { upLog, type UpLog } from "./up-log";
+
+/** The operations the engine calls: each waits for its lines to reach the display before it returns. */
+const OPERATIONS = ["check", "diff", "create", "read", "update", "delete"] as const;
 
 /**
  * What every provider of the project shares: the stack's secrets read in `configure`, the pool password check
@@ -15,6 +19,35 @@ export abstract class ProviderBase {
   protected abstract readonly component: string;
   protected secrets: StackSecrets = NO_SECRETS;
   private config: pulumi.dynamic.Config | undefined;
+  /** Where this provider's lines go (providers/dynamic/up-log.ts); a seam tests may replace. */
+  protected lines: UpLog = upLog();
+
+  constructor() {
+    // Lines are sent to the engine asynchronously; an operation returns (or fails) only once its lines are
+    // delivered, so they are shown before the engine reports the operation's outcome, in order.
+    const self = this as unknown as Record<string, unknown>;
+    for (const op of OPERATIONS) {
+      const f = self[op] as ((...a: unknown[]) => Promise<unknown>) | undefined;
+      if (typeof f !== "function") continue;
+      self[op] = async (...args: unknown[]): Promise<unknown> => {
+        try {
+          return await f.apply(this, args);
+        } finally {
+          await this.lines.flush();
+        }
+      };
+    }
+  }
+
+  /** A line of `up`'s output, prefixed with the component: shown once, as it happens. */
+  protected say(line: string): void {
+    this.lines.info(`${this.component}: ${line}`);
+  }
+
+  /** A warning line, prefixed with the component. */
+  protected warn(line: string): void {
+    this.lines.warn(`${this.component}: ${line}`);
+  }
 
   configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     this.config = req.config;

@@ -15,6 +15,7 @@ import {
   mapRecordLookup,
 } from "../../lib/xva";
 import type { ArtifactManifest } from "../artifact";
+import { artifactContentType } from "../artifact-compression";
 import { artifactKeys, type ArtifactKeys } from "../layout";
 import type { ReplicaBuild } from "../replica-import";
 import type { ArtifactStore } from "../store";
@@ -102,7 +103,7 @@ export async function putManifest(
   sizeBytes: number,
 ): Promise<ReplicaBuild> {
   const compression = f.compression ?? "none";
-  const manifest: ArtifactManifest & { compression?: XvaCompression } = {
+  const manifest: ArtifactManifest = {
     schema: "xcpng-templates/manifest@1",
     template: f.templateName,
     os: "debian",
@@ -122,7 +123,10 @@ export async function putManifest(
     },
     chunksVerified: 0,
     templateUuid: "00000000-0000-0000-0000-000000000000",
-    ...(compression !== "none" ? { compression } : {}),
+    compression,
+    contentType: artifactContentType(compression),
+    // The tar's size is what the Artifact provider's verifier counts; replicas do not read it.
+    tarBytes: sizeBytes,
   };
   await s3.send(
     new PutObjectCommand({
@@ -160,7 +164,7 @@ export async function publishArtifact(
       Bucket: store.bucket,
       Key: keys.key,
       Body: bytes,
-      ContentType: "application/octet-stream",
+      ContentType: artifactContentType(f.compression ?? "none"),
     }),
   );
   const sha256 = claimed.sha256 ?? createHash("sha256").update(bytes).digest("hex");

@@ -78,6 +78,13 @@ describe("CI workflows: pinned actions, least privilege, no secret or input in a
     expect(w.concurrency?.group).to.match(/\$\{\{ inputs\.stack \|\| vars\.PULUMI_STACK \}\}/);
     expect(w.concurrency?.["cancel-in-progress"]).to.equal(false);
     expect(w.jobs.deploy?.permissions).to.deep.equal({ contents: "read", "id-token": "write" });
+    // What changed in the images built by the update: the provider writes it, the job's summary shows it.
+    const steps = w.jobs.deploy?.steps ?? [];
+    const up = steps.find((s) => s.with?.command === "up");
+    expect(up?.env?.XCPNG_CHANGES_SUMMARY).to.equal("${{ runner.temp }}/changes-summary.md");
+    const summary = steps.find((s) => s.run?.includes("GITHUB_STEP_SUMMARY"));
+    expect(summary?.env?.CHANGES).to.equal(up?.env?.XCPNG_CHANGES_SUMMARY);
+    expect(steps.indexOf(summary!)).to.be.greaterThan(steps.indexOf(up!));
   });
 
   it("drift: issues: write on the reporting job only; the job that runs Pulumi has no write scope but OIDC", () => {
