@@ -3,8 +3,10 @@
  * undici 6's HTTP/1 parser throws an uncatchable AssertionError (`assert(!this.paused)`, nodejs/undici#5360) when
  * that close arrives while the reader applies backpressure, killing the process; the xen-api client's transfers
  * run on it. A devpool whose /export sends its last bytes and FIN while the reader is paused (the reader, a child
- * process, waits for the test's "go" before reading, then reads slowly) shows it, and shows that lib/xapi's
- * transfers are immune.
+ * process, reports when its body holds a full buffer, and waits for the test's "go", sent once the server has
+ * closed, before it reads slowly) shows it, and shows that lib/xapi's transfers are immune. Both conditions are
+ * awaited, not assumed: with "go" sent on the server's close alone, a child lagging under load (the whole suite)
+ * had not filled its buffer yet, read every byte, and the xen-api case passed as not crashing.
  */
 import { expect } from "chai";
 import { spawn } from "node:child_process";
@@ -71,14 +73,16 @@ describe("lib/xapi transfers: a close while the reader is paused (integ: devpool
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const headers = new Promise<void>((resolve) => {
-      child.stdout.on("data", (d: Buffer) => {
-        stdout += d.toString();
-        if (stdout.includes("headers\n")) resolve();
-      });
-    });
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    await Promise.race([headers, exited]);
+    // "go" only once both hold: the body is backpressured in the child, and the server has sent its last byte
+    // and its FIN. The close then reaches a reader that is paused, whatever the machine's load.
+    const paused = new Promise<void>((resolve) => {
+      const check = () => (/^paused \d+ \d+$/m.test(stdout) ? resolve() : undefined);
+      child.stdout.on("data", check);
+    });
+    await Promise.race([paused, exited]);
+    // Read only now: the handler that sets it runs when the child's request arrives, before "paused".
     await closed;
     child.stdin.write("go\n");
     const code = await exited;

@@ -1,7 +1,9 @@
 /**
- * A child program for transfer tests: logs in to a pool, GETs an export, says "headers" on stdout, waits for "go"
- * on stdin (the test sends it once the server has sent the last bytes and closed), then reads the body slowly
- * (a writer that takes one chunk per timer tick, 1 KiB buffer) and prints "read <bytes>".
+ * A child program for transfer tests: logs in to a pool, GETs an export, says "headers" on stdout, then, once the
+ * body holds a full buffer that nobody reads (the reader applies backpressure), says "paused <buffered bytes>
+ * <high-water mark>"; it waits for "go" on stdin (the test sends it once the server has sent the last bytes and
+ * closed), then reads the body slowly (a writer that takes one chunk per timer tick, 1 KiB buffer) and prints
+ * "read <bytes>".
  *   XAPI_TEST_PASSWORD=... tsx tests/support/slow-export-reader.ts <client: product|xen-api> <pool url> <user> <vm uuid>
  * `product` uses lib/xapi's withXapi; `xen-api` uses the xen-api client's own getResource (undici 6).
  */
@@ -16,6 +18,15 @@ async function waitForGo(): Promise<void> {
       if (d.toString().includes("go")) resolve();
     });
   });
+}
+
+/** Resolves once `body` holds at least its high-water mark unread: the reader is applying backpressure. */
+async function backpressured(body: Readable): Promise<void> {
+  while (body.readableLength < body.readableHighWaterMark) {
+    if (body.readableEnded || body.destroyed) throw new Error("the body ended before it filled its buffer");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  process.stdout.write(`paused ${body.readableLength} ${body.readableHighWaterMark}\n`);
 }
 
 async function slowRead(body: Readable): Promise<number> {
@@ -43,6 +54,7 @@ async function main(): Promise<void> {
     n = await withXapi({ url, username: user, insecureSkipVerify: false }, password, async (x) => {
       const res = await x.getResource("/export", query);
       process.stdout.write("headers\n");
+      await backpressured(res.body);
       await waitForGo();
       return slowRead(res.body);
     });
@@ -52,6 +64,7 @@ async function main(): Promise<void> {
     await xapi.connect();
     const res = await xapi.getResource("/export", { query, task: false });
     process.stdout.write("headers\n");
+    await backpressured(res.body);
     await waitForGo();
     n = await slowRead(res.body);
     await xapi.disconnect();
