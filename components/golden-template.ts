@@ -13,7 +13,7 @@ import { fleetPasswordKey, type FleetConfig, type FleetPoolConfig } from "../pro
 import type { TemplateSources } from "../providers/source-hash";
 import type { ArtifactStore } from "../providers/store";
 import type { StoredArtifact } from "../providers/stored-artifact";
-import { planPublication, type BuildRecord, type PublicationPlan } from "./publication-plan";
+import { planPublication, stored, type BuildRecord, type PublicationPlan } from "./publication-plan";
 
 export interface GoldenTemplateArgs {
   readonly template: TemplateConfig;
@@ -81,29 +81,7 @@ export class GoldenTemplate extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.artifact = new Artifact(
-      `${name}-artifact`,
-      {
-        pool: args.pool,
-        store: args.store,
-        templateUuid: this.poolTemplate.uuid,
-        templateName: t.name,
-        os: t.os,
-        version: t.version,
-        virtualSizeBytes: this.poolTemplate.virtualSizeBytes,
-        buildSbom: this.build.sbom,
-        compression: args.compression,
-        facts: {
-          buildId: this.build.buildId,
-          sourceHash: args.sources.hash,
-          toolVersions: args.toolVersions,
-          packerVersion: this.build.packerVersion,
-          buildDurationSeconds: this.build.durationSeconds,
-          poolOs: pulumi.interpolate`${this.poolTemplate.osDistro} ${this.poolTemplate.osVersion}`,
-        },
-      },
-      { parent: this, dependsOn: [args.bucket] },
-    );
+    this.artifact = this.newArtifact(name, args);
     const history = this.history(args.store);
     this.plan = history.records.apply((records) =>
       planPublication(t.name, records, {
@@ -130,6 +108,34 @@ export class GoldenTemplate extends pulumi.ComponentResource {
       artifactKey: this.artifact.key,
       publication: this.publication,
     });
+  }
+
+  /** The export of this build to the store, with the facts its manifest records. */
+  private newArtifact(name: string, args: GoldenTemplateArgs): Artifact {
+    const t = args.template;
+    return new Artifact(
+      `${name}-artifact`,
+      {
+        pool: args.pool,
+        store: args.store,
+        templateUuid: this.poolTemplate.uuid,
+        templateName: t.name,
+        os: t.os,
+        version: t.version,
+        virtualSizeBytes: this.poolTemplate.virtualSizeBytes,
+        buildSbom: this.build.sbom,
+        compression: args.compression,
+        facts: {
+          buildId: this.build.buildId,
+          sourceHash: args.sources.hash,
+          toolVersions: args.toolVersions,
+          packerVersion: this.build.packerVersion,
+          buildDurationSeconds: this.build.durationSeconds,
+          poolOs: pulumi.interpolate`${this.poolTemplate.osDistro} ${this.poolTemplate.osVersion}`,
+        },
+      },
+      { parent: this, dependsOn: [args.bucket] },
+    );
   }
 
   /**
@@ -283,12 +289,7 @@ export function channelBuild(plan: PublicationPlan, channel: "stable" | "candida
 
 function published(b: BuildRecord): PublishedBuild {
   return {
-    key: b.key,
-    manifestKey: b.manifestKey,
-    sha256: b.sha256,
-    sizeBytes: b.sizeBytes,
-    buildId: b.buildId,
-    exportedAt: b.exportedAt,
+    ...stored(b),
     ...(b.osDetected !== undefined ? { osDetected: b.osDetected } : {}),
     ...(b.compression !== undefined ? { compression: b.compression } : {}),
     ...(b.sbom !== undefined ? { sbom: b.sbom } : {}),

@@ -112,7 +112,8 @@ function dedupe(builds: readonly BuildRecord[]): BuildRecord[] {
   return builds.filter((b) => !seen.has(b.key) && (seen.add(b.key), true));
 }
 
-function stored(b: BuildRecord): StoredArtifact {
+/** The stored artifact's own fields of a build record (what retention keeps or prunes). */
+export function stored(b: BuildRecord): StoredArtifact {
   return {
     key: b.key,
     manifestKey: b.manifestKey,

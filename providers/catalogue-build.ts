@@ -1,21 +1,16 @@
 import {
   CATALOGUE_SCHEMA,
   type AcceptanceSummary,
-  type ArtifactCompression,
   type CatalogueDocument,
   type ChannelPointer,
   type IndexEntry,
-  type SbomReference,
   type TemplateChannels,
 } from "./catalogue-document";
 import type { StoredArtifact } from "./stored-artifact";
 
 /** A build as publication hands it to the index: stored, and what is known about it. */
 export interface PublishedBuild extends StoredArtifact {
-  readonly osDetected?: string;
-  readonly compression?: ArtifactCompression;
   readonly acceptance?: AcceptanceSummary;
-  readonly sbom?: SbomReference;
 }
 
 /** One template's publication (components/publication-plan.ts): the builds it lists, its channels, revocations. */
