@@ -69,7 +69,7 @@ describe("build output: which lines of build.sh mark a step", () => {
     ],
     [
       "apt's output",
-      `${T}    local.null.local: Get:1 http://deb.debian.org/debian bookworm InRelease`,
+      `${T}    local.null.local: Get:1 http://mirror.example/debian bookworm InRelease`,
       { kind: "detail" },
     ],
     [
@@ -103,7 +103,7 @@ describe("build report: the lines up shows of a build, and its log file", () => 
   const lines = [
     "build.sh: --- validate",
     `${T}==> local.null.local: build-local.sh: --- rootfs (t+0s)`,
-    `${T}    local.null.local: Get:1 http://deb.debian.org/debian bookworm InRelease`,
+    `${T}    local.null.local: Get:1 http://mirror.example/debian bookworm InRelease`,
     `${T}==> local.null.local: chroot-run.sh: === common/cleanup.sh`,
     `${T}==> local.null.local: pack-and-import: progress 50 % (1 of 2 MB), 1.0 MB/s, about 1 s left`,
   ];
