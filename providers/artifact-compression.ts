@@ -16,7 +16,7 @@ export function exportCompressionParam(c: ArtifactCompression): string {
   return c === "none" ? "false" : c;
 }
 
-/** The Content-Type of a stored artifact. */
+/** The Content-Type of a stored artifact ({@link compressionOfContentType} reads it back). */
 export function artifactContentType(c: ArtifactCompression): string {
   switch (c) {
     case "zstd":
@@ -26,4 +26,11 @@ export function artifactContentType(c: ArtifactCompression): string {
     case "none":
       return "application/x-tar";
   }
+}
+
+/** The compression a stored artifact's Content-Type says; undefined for any other type (an older object). */
+export function compressionOfContentType(contentType: string | undefined): ArtifactCompression | undefined {
+  const t = (contentType ?? "").split(";")[0]?.trim().toLowerCase();
+  const all: readonly ArtifactCompression[] = ["none", "gzip", "zstd"];
+  return all.find((c) => artifactContentType(c) === t);
 }

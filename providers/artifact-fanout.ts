@@ -59,7 +59,7 @@ export const DEFAULT_FANOUT_TUNING: FanoutTuning = {
 /** What the object's GetObject answered: each import checks it against its own pointer. */
 export interface OpenedObject {
   readonly contentLength?: number;
-  readonly contentEncoding?: string;
+  readonly contentType?: string;
   readonly etag?: string;
 }
 
@@ -191,7 +191,7 @@ class ReadGroup {
     return {
       object: {
         ...(got.ContentLength !== undefined ? { contentLength: got.ContentLength } : {}),
-        ...(got.ContentEncoding !== undefined ? { contentEncoding: got.ContentEncoding } : {}),
+        ...(got.ContentType !== undefined ? { contentType: got.ContentType } : {}),
         ...(got.ETag !== undefined ? { etag: got.ETag } : {}),
       },
       stream: branch,

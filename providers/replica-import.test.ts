@@ -1,11 +1,5 @@
 import { expect } from "chai";
-import {
-  compressionOfEncoding,
-  parseManifest,
-  pointerProblems,
-  type ReplicaBuild,
-  type ReplicaManifest,
-} from "./replica-import";
+import { parseManifest, pointerProblems, type ReplicaBuild, type ReplicaManifest } from "./replica-import";
 
 const build: ReplicaBuild = {
   buildId: "b1",
@@ -61,26 +55,12 @@ describe("replica import: the manifest", () => {
   }
 });
 
-describe("replica import: Content-Encoding", () => {
-  const cases: ReadonlyArray<[string | undefined, string | undefined]> = [
-    ["gzip", "gzip"],
-    ["x-gzip", "gzip"],
-    ["ZSTD", "zstd"],
-    ["identity", "none"],
-    [undefined, undefined],
-    ["", undefined],
-    ["br", undefined],
-  ];
-  for (const [enc, want] of cases)
-    it(`${String(enc)} → ${String(want)}`, () => expect(compressionOfEncoding(enc)).to.equal(want));
-});
-
 describe("replica import: pointer, manifest and object agree before any byte goes to the pool", () => {
   const cases: ReadonlyArray<{
     when: string;
     build?: Partial<ReplicaBuild>;
     manifest?: Partial<ReplicaManifest>;
-    object?: { contentLength?: number; contentEncoding?: string };
+    object?: { contentLength?: number; contentType?: string };
     problems: RegExp[];
     compression?: string;
   }> = [
@@ -111,10 +91,22 @@ describe("replica import: pointer, manifest and object agree before any byte goe
       compression: "gzip",
     },
     {
-      when: "compression from Content-Encoding",
-      object: { contentLength: 1000, contentEncoding: "gzip" },
+      when: "compression from the object's Content-Type (as the Artifact provider stores it)",
+      object: { contentLength: 1000, contentType: "application/gzip" },
       problems: [],
       compression: "gzip",
+    },
+    {
+      when: "a Content-Type that says nothing of compression (an older object)",
+      object: { contentLength: 1000, contentType: "application/octet-stream" },
+      problems: [],
+    },
+    {
+      when: "the object's Content-Type disagrees with the manifest",
+      manifest: { compression: "zstd" },
+      object: { contentLength: 1000, contentType: "application/x-tar" },
+      problems: [/declared as zstd by the manifest, none by the object's Content-Type/],
+      compression: "zstd",
     },
     {
       when: "declarations that disagree",

@@ -22,6 +22,7 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { isXcpngError, messageOf } from "../lib/errors";
 import type { XapiSession } from "../lib/xapi/client";
 import { XVA_CHUNK_SIZE_BYTES, XvaChecksumError, XvaFormatError, type XvaVerification } from "../lib/xva";
+import { compressionOfContentType } from "./artifact-compression";
 import { joinArtifactRead, type FanoutTuning } from "./artifact-fanout";
 import type { ArtifactCompression, ChannelPointer } from "./catalogue-document";
 import { s3Failure } from "./dynamic/s3-failure";
@@ -32,7 +33,7 @@ import { TailGate } from "./tail-gate";
 /** The channel's build as the program passes it: the index's pointer, the object's size, its compression. */
 export interface ReplicaBuild extends ChannelPointer {
   readonly sizeBytes: number;
-  /** How the object is stored, when the index says; otherwise the manifest or the object's Content-Encoding. */
+  /** How the object is stored, when the index says; otherwise the manifest or the object's Content-Type. */
   readonly compression?: ArtifactCompression;
 }
 
@@ -89,15 +90,6 @@ export function parseManifest(text: string): ReplicaManifest | string {
   };
 }
 
-/** What an object's Content-Encoding says of its compression; undefined when it says nothing. */
-export function compressionOfEncoding(encoding: string | undefined): ArtifactCompression | undefined {
-  const e = (encoding ?? "").trim().toLowerCase();
-  if (e === "gzip" || e === "x-gzip") return "gzip";
-  if (e === "zstd") return "zstd";
-  if (e === "identity") return "none";
-  return undefined;
-}
-
 /**
  * Where the pointer, the manifest and the stored object disagree (one sentence each), and the compression they
  * declare (undefined: none declares one, the stream's first bytes decide).
@@ -105,7 +97,7 @@ export function compressionOfEncoding(encoding: string | undefined): ArtifactCom
 export function pointerProblems(
   build: ReplicaBuild,
   manifest: ReplicaManifest,
-  object: { readonly contentLength?: number; readonly contentEncoding?: string },
+  object: { readonly contentLength?: number; readonly contentType?: string },
 ): { readonly problems: string[]; readonly compression?: ArtifactCompression } {
   const out: string[] = [];
   const differs = (what: string, got: unknown, want: unknown) =>
@@ -120,7 +112,7 @@ export function pointerProblems(
   const declared = [
     ["the pointer", build.compression],
     ["the manifest", manifest.compression],
-    ["the object's Content-Encoding", compressionOfEncoding(object.contentEncoding)],
+    ["the object's Content-Type", compressionOfContentType(object.contentType)],
   ].filter((d): d is [string, ArtifactCompression] => d[1] !== undefined);
   const kinds = new Set(declared.map(([, c]) => c));
   if (kinds.size > 1) {
