@@ -29,6 +29,9 @@ interface Get {
 /** A store holding one object; anything but GetObject of it fails the test. */
 class FakeStore {
   readonly gets: Get[] = [];
+  /** Clients made for the store and clients destroyed (the group owns its own). */
+  made = 0;
+  destroyed = 0;
   constructor(
     private readonly data: Buffer,
     private readonly opts: { etag?: string; body?: (data: Buffer) => Readable; refuse?: Error } = {},
@@ -53,7 +56,15 @@ class FakeStore {
         Body: body,
       });
     },
+    destroy: () => {
+      this.destroyed += 1;
+    },
   } as unknown as S3Client;
+  /** What a provider passes: a new client per call. */
+  readonly newClient = (): S3Client => {
+    this.made += 1;
+    return this.client;
+  };
 }
 
 function pieces(b: Buffer, n: number): Buffer[] {
@@ -73,7 +84,7 @@ let xva: Buffer;
 let sha: string;
 let n = 0;
 /** A fresh key per test: groups are process-wide. */
-const src = (fake: FakeStore) => ({ s3: fake.client, store, key: `k${n++}.xva`, sha256: sha });
+const src = (fake: FakeStore) => ({ client: fake.newClient, store, key: `k${n++}.xva`, sha256: sha });
 
 describe("artifact fan-out: one read and one verification for the imports of a build that start together", function () {
   this.timeout(20_000);
@@ -97,6 +108,26 @@ describe("artifact fan-out: one read and one verification for the imports of a b
     for (const g of got) expect(g.equals(xva)).to.equal(true);
     expect((await a.verification).sha256).to.equal(sha);
     expect(a.shared()).to.equal(3);
+  });
+
+  it("reads with a client of its own, destroyed once the last branch is gone: an import failing first ends no other's read", async () => {
+    // In the e2e, the first pool to join failed its import and its operation destroyed its own S3 client, which
+    // carried the shared read: the other pools' reads broke off (ECONNRESET). The group now owns its client.
+    const fake = new FakeStore(xva, { etag: '"e1"' });
+    const s = src(fake);
+    const [a, b, c] = await Promise.all([
+      joinArtifactRead(s, tuning),
+      joinArtifactRead(s, tuning),
+      joinArtifactRead(s, tuning),
+    ]);
+    expect(fake.made, "one client for the group").to.equal(1);
+    const first = await new Promise<Buffer>((resolve) => a.stream.once("data", resolve));
+    expect(first.length).to.be.greaterThan(0);
+    a.stream.destroy(new Error("its pool refused the import"));
+    const got = await Promise.all([b, c].map((x) => collect(x.stream)));
+    for (const g of got) expect(g.equals(xva)).to.equal(true);
+    await sleep(10);
+    expect(fake.destroyed, "destroyed once, after the last branch").to.equal(1);
   });
 
   it("an import that comes once the read has started opens its own", async () => {

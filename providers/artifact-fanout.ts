@@ -16,6 +16,8 @@
  *   group's verification covers its bytes), and the others go on. Without an ETag it fails instead, alone.
  * - A branch whose import fails leaves the group; when no branch is left, the read stops.
  * - The store's failure or the artifact's (verifier) fails every branch with that error.
+ * - The group reads with an S3 client of its own, destroyed once every branch is gone: a joiner's client ends with
+ *   its own operation, which may finish or fail (its pool refusing the import) while the others still read.
  *
  * Memory: the verifier's budget plus `branchBufferBytes` per branch.
  */
@@ -130,7 +132,8 @@ class Branch extends Readable {
 
 /** The store the artifact lives in and the object, as one group's identity. */
 export interface FanoutSource {
-  readonly s3: S3Client;
+  /** Makes the group's own client (called once per group; the group destroys it). */
+  readonly client: () => S3Client;
   readonly store: ArtifactStore;
   readonly key: string;
   /** The digest the pointer gives: reads of the same key for another digest are other artifacts. */
@@ -155,6 +158,8 @@ class ReadGroup {
   private gatherTimer: NodeJS.Timeout | undefined;
   private readonly firstJoinedAt = Date.now();
   private opened: Promise<GetObjectCommandOutput>;
+  /** The group's own client: the joiners' clients end with their operations. */
+  private readonly s3: S3Client;
 
   constructor(
     private readonly src: FanoutSource,
@@ -163,7 +168,8 @@ class ReadGroup {
   ) {
     this.verified = new Promise((resolve, reject) => (this.settleVerified = { resolve, reject }));
     this.verified.catch(() => undefined);
-    this.opened = src.s3.send(new GetObjectCommand({ Bucket: src.store.bucket, Key: src.key }));
+    this.s3 = src.client();
+    this.opened = this.s3.send(new GetObjectCommand({ Bucket: src.store.bucket, Key: src.key }));
     this.opened.catch(() => undefined);
   }
 
@@ -309,7 +315,7 @@ class ReadGroup {
       return;
     }
     const from = b.received;
-    this.src.s3
+    this.s3
       .send(
         new GetObjectCommand({
           Bucket: this.src.store.bucket,
@@ -329,8 +335,9 @@ class ReadGroup {
   }
 
   private leave(b: Branch): void {
-    if (this.branches.delete(b) || this.detached.delete(b)) this.live -= 1;
-    if (this.live <= 0) {
+    const left = this.branches.delete(b) || this.detached.delete(b);
+    if (left) this.live -= 1;
+    if (left && this.live <= 0) {
       clearTimeout(this.gatherTimer);
       clearTimeout(this.stalledTimer);
       this.verifier?.destroy();
@@ -338,11 +345,13 @@ class ReadGroup {
       if (!this.flowing) {
         this.flowing = true;
         this.onStart();
-        this.opened.then(
-          (g) => g.Body instanceof Readable && g.Body.destroy(),
-          () => undefined,
-        );
       }
+      // Whatever the read's state: an unread body (nobody left before it started) goes with the client.
+      this.opened.then(
+        (g) => g.Body instanceof Readable && g.Body.destroy(),
+        () => undefined,
+      );
+      this.s3.destroy();
     }
     this.maybeRoom();
   }

@@ -155,7 +155,8 @@ export async function readManifest(
 }
 
 export interface StreamImportJob {
-  readonly s3: S3Client;
+  /** A new client for the store: the shared read makes its own, which outlives this import's operation. */
+  readonly newS3Client: () => S3Client;
   readonly store: ArtifactStore;
   readonly build: ReplicaBuild;
   readonly manifest: ReplicaManifest;
@@ -214,7 +215,7 @@ export async function streamImport(x: XapiSession, job: StreamImportJob): Promis
   const started = Date.now();
   const { store, build } = job;
   const branch = await joinArtifactRead(
-    { s3: job.s3, store, key: build.key, sha256: build.sha256 },
+    { client: job.newS3Client, store, key: build.key, sha256: build.sha256 },
     job.fanout,
   );
   const checked = pointerProblems(build, job.manifest, branch.object);

@@ -669,7 +669,7 @@ export class ReplicaProvider
               `s3://${inputs.store.bucket}/${build.key}`,
           );
           return streamImport(x, {
-            s3,
+            newS3Client: () => this.s3Client(inputs.store),
             store: inputs.store,
             build,
             manifest,
