@@ -4,7 +4,7 @@
  * nothing about them.
  *
  *   tools/with-env.sh tsx bench/fleet.ts [--sizes 1,8] [--fill 0.33] [--runs 1] [--fleets 1,4,8] [--fleet-size 1]
- *       [--skip-transfer] [--skip-fleet] [--work-dir DIR] [--timeout-min 60]
+ *       [--skip-transfer] [--skip-fleet] [--skip-up] [--work-dir DIR] [--timeout-min 60]
  *
  * 1. versitygw on 127.0.0.1 and devpool instances as their own processes (HTTPS, self-signed certificate trusted
  *    as a CA), all data in one temporary directory, removed at the end.
@@ -15,9 +15,12 @@
  *    - the two-step way: curl GET to a file, then curl PUT /import of it (bench/fleet-curl.ts); its second step is
  *      also "pool import alone";
  *    - pool import alone through lib/xapi's putResource from the same file (the product's XAPI client).
- * 3. Fleet: 1, 4, 8 devpool processes, one new build replicated to all of them by one provider process (the
- *    provider's create called directly, all pools at once as Pulumi runs independent resources, not through the
- *    engine); wall time, and each process's CPU time from /proc, to say where the time goes.
+ * 3. Fleet: 1, 4, 8 devpool processes. First `pulumi up` through the real CLI (bench/fleet-up.ts): the stack moves
+ *    from a previous stable build to a new one, one Replica per pool, and the `up` is timed as the issue asks
+ *    (with an `up` that changes nothing beside it, for the fixed cost). Then the replication alone: one new build
+ *    replicated to all of them by one provider process (the provider's create called directly, all pools at once
+ *    as Pulumi runs independent resources); wall time, and each process's CPU time from /proc, to say where the
+ *    time goes.
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -36,6 +39,7 @@ import { publishGeneratedArtifact, type GeneratedArtifact } from "./fleet-artifa
 import { curlImport, curlS3Get } from "./fleet-curl";
 import type { FleetImportJob, FleetImportResult } from "./fleet-import";
 import { cpuSeconds, startPoolProcess, stopPoolProcess, type PoolProcess } from "./fleet-pools";
+import { runFleetUp, type FleetUpResult } from "./fleet-up";
 import { assertGnuTime, killRunning, runMeasuredOk } from "./measure";
 import { kibToMiB, mbps, round, table } from "./report";
 
@@ -54,6 +58,8 @@ interface Options {
   readonly runs: number;
   readonly transfer: boolean;
   readonly fleet: boolean;
+  /** Also time `pulumi up` of each fleet through the real CLI (bench/fleet-up.ts). */
+  readonly fleetUp: boolean;
   readonly workParent: string;
   readonly timeoutMs: number;
 }
@@ -69,6 +75,7 @@ function parseOptions(argv: readonly string[]): Options {
       runs: { type: "string", default: "1" },
       "skip-transfer": { type: "boolean", default: false },
       "skip-fleet": { type: "boolean", default: false },
+      "skip-up": { type: "boolean", default: false },
       "work-dir": { type: "string", default: os.tmpdir() },
       "timeout-min": { type: "string", default: "60" },
     },
@@ -97,6 +104,7 @@ function parseOptions(argv: readonly string[]): Options {
     runs: num("runs", values.runs, (n) => Number.isInteger(n) && n >= 1 && n <= 9, "1..9"),
     transfer: !values["skip-transfer"],
     fleet: !values["skip-fleet"],
+    fleetUp: !values["skip-up"],
     workParent: values["work-dir"],
     timeoutMs:
       num("timeout-min", values["timeout-min"], (n) => n > 0 && n <= 1440, "minutes in (0, 1440]") * 60_000,
@@ -300,6 +308,8 @@ async function benchTransfer(ctx: Ctx, pool: PoolProcess, sizeGiB: number): Prom
 
 interface FleetResult {
   readonly pools: number;
+  /** `pulumi up` of the new build through the real CLI; undefined with --skip-up. */
+  readonly up: FleetUpResult | undefined;
   readonly xvaBytes: number;
   readonly importer: Awaited<ReturnType<typeof runImporter>>;
   /** CPU seconds during the replication, by process. */
@@ -307,12 +317,33 @@ interface FleetResult {
   readonly loadAverage: readonly number[];
 }
 
-async function benchFleet(ctx: Ctx, n: number, artifact: GeneratedArtifact): Promise<FleetResult> {
+async function benchFleet(
+  ctx: Ctx,
+  n: number,
+  artifact: GeneratedArtifact,
+  previous: GeneratedArtifact | undefined,
+): Promise<FleetResult> {
   log(`fleet of ${n}: starting ${n} devpool process(es)`);
   const pools = await Promise.all(
     Array.from({ length: n }, (_, i) => startPoolProcess(ctx.work, `f${n}-${i + 1}`, ctx.password)),
   );
   try {
+    sync();
+    const up =
+      previous === undefined
+        ? undefined
+        : await runFleetUp({
+            work: ctx.work,
+            pools,
+            password: ctx.password,
+            gw: ctx.gw,
+            store: ctx.store,
+            templateName: TEMPLATE,
+            previous: previous.build,
+            next: artifact.build,
+            timeoutMs: ctx.o.timeoutMs,
+            log,
+          });
     sync();
     const before = pools.map((p) => cpuSeconds(p.pid));
     const gw0 = cpuSeconds(ctx.gw.pid);
@@ -330,6 +361,7 @@ async function benchFleet(ctx: Ctx, n: number, artifact: GeneratedArtifact): Pro
     const devpools = pools.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - (before[i] ?? 0), 0);
     return {
       pools: n,
+      up,
       xvaBytes: artifact.build.sizeBytes,
       importer,
       cpu: {
@@ -422,6 +454,51 @@ function printTransfer(results: readonly TransferResult[]): void {
     "replica transfer = S3 GetObject → verifier → tail gate → PUT /import until the pool's task completed (as the provider logs it);\n" +
       "replica create = the whole ReplicaProvider.create (login, pool survey, manifest, transfer, verification, tags).\n" +
       "import alone = PUT /import of the XVA from a local file (page cache warm); two-step = curl GET to a file + login + curl PUT.",
+  );
+}
+
+function printFleetUp(results: readonly FleetResult[]): void {
+  const withUp = results.filter((r): r is FleetResult & { up: FleetUpResult } => r.up !== undefined);
+  if (withUp.length === 0) return;
+  const base = withUp.find((r) => r.pools === 1)?.up.upSeconds;
+  const rows = withUp.map((r) => {
+    const u = r.up;
+    const cpu = (u.upPulumiCpuSeconds ?? NaN) + u.upDevpoolsCpuSeconds;
+    return [
+      r.pools,
+      round(u.upSeconds, 1),
+      base !== undefined ? `${round(u.upSeconds / base, 2)}x` : "n/a",
+      round(u.noChangeUpSeconds, 1),
+      round(u.upSeconds - u.noChangeUpSeconds, 1),
+      round(u.upPulumiCpuSeconds, 1),
+      round(u.upDevpoolsCpuSeconds, 1),
+      round(cpu / u.upSeconds, 2),
+      u.upMaxRssKiB === undefined ? "n/a" : kibToMiB(u.upMaxRssKiB),
+    ];
+  });
+  console.log(
+    `\nFleet, pulumi up: a new stable build (${round((results[0]?.xvaBytes ?? 0) / 1e6, 0)} MB of XVA) placed on N ` +
+      `devpools by \`pulumi up --yes --skip-preview\` (goal: N=8 within ${TARGETS.fleet8OverFleet1Max}x of N=1)`,
+  );
+  console.log(
+    table(
+      [
+        "pools",
+        "up wall s",
+        "vs 1 pool",
+        "no-change up s",
+        "up - no-change s",
+        "pulumi tree CPU s",
+        "devpools CPU s",
+        "cores busy",
+        "peak RSS (largest process)",
+      ],
+      rows,
+    ),
+  );
+  console.log(
+    "pulumi tree = the CLI, language host, program and dynamic-provider host (GNU time, waited-for descendants);\n" +
+      "no-change up = the same stack's next `up`, which changes nothing: the fixed cost of CLI, program and host.",
   );
 }
 
@@ -525,14 +602,20 @@ async function runBenches(o: Options, work: string): Promise<BenchRun> {
       transferPool = undefined;
     }
     if (o.fleet) {
-      const artifact = await publishGeneratedArtifact(s3, store, {
-        templateName: TEMPLATE,
-        buildId: `fleet-${o.fleetSizeGiB}g`,
-        virtualSizeBytes: o.fleetSizeGiB * GIB,
-        fill: o.fill,
-        at: new Date(),
-      });
-      for (const n of o.fleets) out.fleet.push(await benchFleet(ctx, n, artifact));
+      const publish = (buildId: string, at: Date) =>
+        publishGeneratedArtifact(s3 as S3Client, store, {
+          templateName: TEMPLATE,
+          buildId,
+          virtualSizeBytes: o.fleetSizeGiB * GIB,
+          fill: o.fill,
+          at,
+        });
+      // `pulumi up` moves the fleet from a previous stable build to this one.
+      const previous = o.fleetUp
+        ? await publish(`fleet-${o.fleetSizeGiB}g-previous`, new Date(Date.now() - 60_000))
+        : undefined;
+      const artifact = await publish(`fleet-${o.fleetSizeGiB}g`, new Date());
+      for (const n of o.fleets) out.fleet.push(await benchFleet(ctx, n, artifact, previous));
     }
     return out;
   } finally {
@@ -586,7 +669,10 @@ async function main(): Promise<void> {
   const m = machine();
   const out = await runBenches(o, work);
   if (out.transfer.length > 0) printTransfer(out.transfer);
-  if (out.fleet.length > 0) printFleet(out.fleet);
+  if (out.fleet.length > 0) {
+    printFleetUp(out.fleet);
+    printFleet(out.fleet);
+  }
   console.log(
     `\nMachine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB; load average ${m.loadAverageAtStart.join("/")} ` +
       `at start, ${os

@@ -30,6 +30,8 @@ export interface RunResult {
   readonly wallSeconds: number;
   /** Peak RSS in KiB as GNU time reports it; undefined when not measured. */
   readonly maxRssKiB: number | undefined;
+  /** User + system CPU seconds of the command and the descendants it waited for (GNU time); undefined when not measured. */
+  readonly cpuSeconds: number | undefined;
   /** The last 64 KiB of stdout and stderr. */
   readonly stdout: string;
   readonly stderr: string;
@@ -61,6 +63,13 @@ function keepTail(acc: string, more: string): string {
 export function parseMaxRssKiB(timeOutput: string): number | undefined {
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(timeOutput);
   return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+/** `User time (seconds): 1.23` + `System time (seconds): 0.45` from `time -v` output. */
+export function parseCpuSeconds(timeOutput: string): number | undefined {
+  const user = /User time \(seconds\): ([\d.]+)/.exec(timeOutput)?.[1];
+  const system = /System time \(seconds\): ([\d.]+)/.exec(timeOutput)?.[1];
+  return user === undefined || system === undefined ? undefined : Number(user) + Number(system);
 }
 
 export function assertGnuTime(): void {
@@ -127,10 +136,12 @@ export function runMeasured(
       if (child.pid !== undefined) running.delete(child.pid);
       const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
       let maxRssKiB: number | undefined;
+      let cpuSeconds: number | undefined;
       if (measure) {
         const text = fs.existsSync(timeFile) ? fs.readFileSync(timeFile, "utf8") : "";
         fs.rmSync(timeFile, { force: true });
         maxRssKiB = parseMaxRssKiB(text);
+        cpuSeconds = parseCpuSeconds(text);
       }
       if (timedOut) {
         reject(
@@ -141,7 +152,7 @@ export function runMeasured(
         );
         return;
       }
-      resolve({ code: code ?? -1, wallSeconds, maxRssKiB, stdout, stderr });
+      resolve({ code: code ?? -1, wallSeconds, maxRssKiB, cpuSeconds, stdout, stderr });
     });
     child.stdin.end(opts.input ?? "");
   });
