@@ -8,7 +8,13 @@ import { SharedReadError, joinArtifactRead, type FanoutTuning } from "./artifact
 import type { ArtifactStore } from "./store";
 import { smallDisk, xvaBytes } from "./testing/xva-artifact";
 
-const tuning: FanoutTuning = { gatherMs: 30, gatherMaxMs: 150, stallMs: 200, branchBufferBytes: 64 * 1024 };
+const tuning: FanoutTuning = {
+  gatherMs: 30,
+  gatherMaxMs: 150,
+  stallMs: 200,
+  branchBufferBytes: 64 * 1024,
+  coalesceBytes: 48 * 1024,
+};
 const store: ArtifactStore = {
   region: "r",
   endpoint: "http://s3.test",
@@ -108,6 +114,28 @@ describe("artifact fan-out: one read and one verification for the imports of a b
     for (const g of got) expect(g.equals(xva)).to.equal(true);
     expect((await a.verification).sha256).to.equal(sha);
     expect(a.shared()).to.equal(3);
+  });
+
+  it("hands every branch the store's 16 KiB pieces gathered into pieces of coalesceBytes (the last may be shorter)", async () => {
+    const fake = new FakeStore(xva, { etag: '"e1"' });
+    const s = src(fake);
+    const [a, b] = await Promise.all([joinArtifactRead(s, tuning), joinArtifactRead(s, tuning)]);
+    const sizes = await Promise.all(
+      [a, b].map(
+        (x) =>
+          new Promise<number[]>((resolve, reject) => {
+            const seen: number[] = [];
+            x.stream.on("data", (c: Buffer) => seen.push(c.length));
+            x.stream.on("end", () => resolve(seen));
+            x.stream.on("error", reject);
+          }),
+      ),
+    );
+    for (const seen of sizes) {
+      expect(seen.reduce((t, n) => t + n, 0)).to.equal(xva.length);
+      expect(seen.slice(0, -1).every((n) => n >= tuning.coalesceBytes)).to.equal(true, seen.join(","));
+      expect(seen.length).to.be.at.most(Math.ceil(xva.length / tuning.coalesceBytes));
+    }
   });
 
   it("reads with a client of its own, destroyed once the last branch is gone: an import failing first ends no other's read", async () => {
