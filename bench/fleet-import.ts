@@ -9,6 +9,9 @@
  *
  *   node --import tsx bench/fleet-import.ts     (the job, secrets included, in XCPNG_BENCH_JOB)
  *
+ * bench/fleet.ts starts it as the dynamic-provider host loads a provider (plain node, @pulumi/pulumi first, then
+ * tsx's CommonJS hook) and calls {@link runFromEnvironment}.
+ *
  * Writes its result as JSON to the job's `resultFile`; the provider's own lines go to stdout.
  */
 import * as fs from "node:fs";
@@ -166,7 +169,8 @@ export async function runFleetImport(job: FleetImportJob): Promise<FleetImportRe
   return { ...timed, pools, baselineMaxRssKiB };
 }
 
-if (require.main === module) {
+/** Runs the job in XCPNG_BENCH_JOB and writes its result file (bench/fleet.ts starts a process that calls this). */
+export function runFromEnvironment(): void {
   const job = readJob();
   runFleetImport(job)
     .then((r) => fs.writeFileSync(job.resultFile, JSON.stringify(r)))
@@ -175,3 +179,5 @@ if (require.main === module) {
       process.exitCode = 1;
     });
 }
+
+if (require.main === module) runFromEnvironment();

@@ -19,6 +19,7 @@ import type { VersityGw } from "../devpool/versitygw";
 import type { ReplicaBuild } from "../providers/replica-import";
 import type { ArtifactStore } from "../providers/store";
 import { ToolError } from "../tools/errors";
+import { withProviderHostNodeOptions } from "../tools/provider-host-env";
 import type { BenchPool } from "./fleet-up-program";
 import { cpuSeconds, type PoolProcess } from "./fleet-pools";
 import { runMeasuredOk, type RunOptions, type RunResult } from "./measure";
@@ -48,8 +49,10 @@ export interface FleetUpResult {
   readonly upPulumiCpuSeconds: number | undefined;
   /** CPU seconds of the devpools during it. */
   readonly upDevpoolsCpuSeconds: number;
-  /** Peak RSS of the largest process of the tree (the provider host), KiB. */
+  /** Peak RSS of the largest process of the tree, KiB (GNU time). */
   readonly upMaxRssKiB: number | undefined;
+  /** The dynamic-provider host's own peak RSS, MiB, as the Replica logs it after its import ("provider peak RSS"). */
+  readonly providerPeakRssMiB: number | undefined;
   /** An `up` that changes nothing: the fixed cost of CLI, program and provider host. */
   readonly noChangeUpSeconds: number;
 }
@@ -71,13 +74,13 @@ class FleetUpStack {
     this.dir = path.join(job.work, `fleet-up-${job.pools.length}`);
     fs.mkdirSync(path.join(this.dir, "state"), { recursive: true });
     this.configFile = path.join(this.dir, `Pulumi.${STACK}.yaml`);
-    this.env = {
+    this.env = withProviderHostNodeOptions({
       ...process.env,
       PULUMI_BACKEND_URL: `file://${path.join(this.dir, "state")}`,
       PULUMI_HOME: path.join(this.dir, "pulumi-home"),
       PULUMI_CONFIG_PASSPHRASE: randomBytes(18).toString("base64url"),
       PULUMI_SKIP_UPDATE_CHECK: "true",
-    };
+    });
   }
 
   opts(extra: Partial<RunOptions> = {}): RunOptions {
@@ -177,6 +180,12 @@ class FleetUpStack {
   }
 }
 
+/** The highest "provider peak RSS N MiB" the Replica logged in an `up`'s output; undefined if none. */
+export function providerPeakRssMiB(output: string): number | undefined {
+  const all = [...output.matchAll(/provider peak RSS (\d+) MiB/g)].map((m) => Number(m[1]));
+  return all.length === 0 ? undefined : Math.max(...all);
+}
+
 /** Runs the measurement on `job.pools` (running devpools); leaves them empty again. */
 export async function runFleetUp(job: FleetUpJob): Promise<FleetUpResult> {
   const n = job.pools.length;
@@ -197,6 +206,7 @@ export async function runFleetUp(job: FleetUpJob): Promise<FleetUpResult> {
     upPulumiCpuSeconds: up.cpuSeconds,
     upDevpoolsCpuSeconds: devpools,
     upMaxRssKiB: up.maxRssKiB,
+    providerPeakRssMiB: providerPeakRssMiB(up.stdout),
     noChangeUpSeconds: same.wallSeconds,
   };
 }

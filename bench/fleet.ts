@@ -35,6 +35,7 @@ import { withXapi, type PoolTarget } from "../lib/xapi/client";
 import { destroyTemplate, findByUuid } from "../lib/xapi/templates";
 import type { ArtifactStore } from "../providers/store";
 import { ToolError } from "../tools/errors";
+import { withProviderHostNodeOptions } from "../tools/provider-host-env";
 import { publishGeneratedArtifact, type GeneratedArtifact } from "./fleet-artifact";
 import { curlImport, curlS3Get } from "./fleet-curl";
 import type { FleetImportJob, FleetImportResult } from "./fleet-import";
@@ -136,6 +137,12 @@ const targetOf = (p: PoolProcess): PoolTarget => ({
   insecureSkipVerify: false,
 });
 
+const IMPORTER_AS_PROVIDER_HOST = [
+  'require("@pulumi/pulumi");',
+  'require("tsx/cjs/api").register();',
+  'require("./bench/fleet-import.ts").runFromEnvironment();',
+].join(" ");
+
 /** Runs bench/fleet-import.ts under GNU time. */
 async function runImporter(
   ctx: Ctx,
@@ -152,10 +159,13 @@ async function runImporter(
   };
   const run = await runMeasuredOk(
     process.execPath,
-    ["--import", "tsx", path.join("bench", "fleet-import.ts")],
+    // Loaded as the dynamic-provider host loads the provider: plain node with @pulumi/pulumi already in (the host's
+    // own), then tsx's CommonJS hook, registered as providers/dynamic/shim.ts does; not `--import tsx`, whose ESM
+    // loader the host does not have (14 MiB more RSS before any transfer).
+    ["-e", IMPORTER_AS_PROVIDER_HOST],
     {
       cwd: ROOT,
-      env: { ...process.env, XCPNG_BENCH_JOB: JSON.stringify(full) },
+      env: withProviderHostNodeOptions({ ...process.env, XCPNG_BENCH_JOB: JSON.stringify(full) }),
       timeoutMs: ctx.o.timeoutMs,
       echoPrefix: `  [${label}]`,
     },
@@ -473,6 +483,7 @@ function printFleetUp(results: readonly FleetResult[]): void {
       round(u.upPulumiCpuSeconds, 1),
       round(u.upDevpoolsCpuSeconds, 1),
       round(cpu / u.upSeconds, 2),
+      u.providerPeakRssMiB ?? "n/a",
       u.upMaxRssKiB === undefined ? "n/a" : kibToMiB(u.upMaxRssKiB),
     ];
   });
@@ -491,6 +502,7 @@ function printFleetUp(results: readonly FleetResult[]): void {
         "pulumi tree CPU s",
         "devpools CPU s",
         "cores busy",
+        "provider host peak RSS",
         "peak RSS (largest process)",
       ],
       rows,

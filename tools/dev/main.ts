@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { ToolError } from "../errors";
+import { withProviderHostNodeOptions } from "../provider-host-env";
 import { ensureService } from "./services";
 import { printCatalogue } from "./table";
 
@@ -224,11 +225,11 @@ async function main(): Promise<void> {
   const config = readYaml(path.join(ROOT, "Pulumi.dev.yaml")).config ?? {};
   const creds = credentials(fleetPoolsOf(config).map((f) => f.name));
   await startServices(config, creds);
-  const env: NodeJS.ProcessEnv = {
+  const env: NodeJS.ProcessEnv = withProviderHostNodeOptions({
     ...process.env,
     PULUMI_BACKEND_URL: `file://${path.join(DEV, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: creds.passphrase,
-  };
+  });
   const configFile = await prepareStack(config, creds, env);
   const up = await run("pulumi", ["up", "--yes", "--config-file", configFile, "--non-interactive"], env);
   const changed =
