@@ -25,6 +25,49 @@ export function isZero(buf: Buffer, length = buf.length): boolean {
   return true;
 }
 
+/** Whether every byte of `parts` is zero (each part as {@link isZero}; nothing joined). */
+export function isZeroParts(parts: readonly Buffer[]): boolean {
+  for (const p of parts) if (!isZero(p)) return false;
+  return true;
+}
+
+/**
+ * Views of the bytes [from, to) of the concatenation of `parts`, starting the search at `cursor` (a part index and
+ * the offset of that part in the concatenation), which is advanced: the caller walks the parts once, in order.
+ */
+function sliceParts(
+  parts: readonly Buffer[],
+  cursor: { index: number; start: number },
+  from: number,
+  to: number,
+): Buffer[] {
+  const out: Buffer[] = [];
+  while (cursor.index < parts.length) {
+    const p = parts[cursor.index] as Buffer;
+    const pEnd = cursor.start + p.length;
+    if (pEnd > from && cursor.start < to) {
+      out.push(p.subarray(Math.max(0, from - cursor.start), Math.min(p.length, to - cursor.start)));
+    }
+    if (pEnd > to) break;
+    cursor.start = pEnd;
+    cursor.index += 1;
+  }
+  return out;
+}
+
+/** `writev` until every byte is written (a regular file may take fewer bytes than asked). */
+async function writevAll(fh: fs.promises.FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let bufs = buffers;
+  let pos = position;
+  let left = bufs.reduce((n, b) => n + b.length, 0);
+  while (left > 0) {
+    const { bytesWritten } = await fh.writev(bufs, pos);
+    left -= bytesWritten;
+    pos += bytesWritten;
+    if (left > 0) bufs = sliceParts(bufs, { index: 0, start: 0 }, bytesWritten, bytesWritten + left);
+  }
+}
+
 export function blockCount(size: number): number {
   return Math.ceil(size / BLOCK_BYTES);
 }
@@ -88,6 +131,11 @@ export class AllocationMap {
 /** A VDI open for positional writes; the map is saved on close. */
 export interface DiskWriter {
   write(offset: number, data: Buffer): Promise<void>;
+  /**
+   * Like {@link write} with the data given as consecutive pieces (e.g. an XVA chunk's `parts`): written with
+   * `writev`, never joined, and the same file and allocation map as writing their concatenation.
+   */
+  writeParts(offset: number, parts: readonly Buffer[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -187,25 +235,39 @@ export class DiskStore {
     const map = this.map(uuid);
     const fh = await fs.promises.open(this.path(uuid), "r+");
     let closed = false;
-    return {
-      write: async (offset, data) => {
-        // Zeros over a never-written block are already there (it reads as zeros): skipping them keeps a raw
-        // upload of a sparse image sparse, as vhd-tool does when it writes into a fresh VHD.
-        for (let pos = 0; pos < data.length;) {
-          const block = Math.floor((offset + pos) / BLOCK_BYTES);
-          const end = Math.min(data.length, (block + 1) * BLOCK_BYTES - offset);
-          const piece = data.subarray(pos, end);
-          if (map.has(block) || !isZero(piece)) {
-            let done = 0;
-            while (done < piece.length) {
-              const { bytesWritten } = await fh.write(piece, done, piece.length - done, offset + pos + done);
-              done += bytesWritten;
-            }
-            map.set(block);
-          }
-          pos = end;
+    // Zeros over a never-written block are already there (it reads as zeros): skipping them keeps a raw
+    // upload of a sparse image sparse, as vhd-tool does when it writes into a fresh VHD. Blocks to write that
+    // follow each other go out in one writev.
+    const writeParts = async (offset: number, parts: readonly Buffer[]): Promise<void> => {
+      const length = parts.reduce((n, p) => n + p.length, 0);
+      const cursor = { index: 0, start: 0 };
+      let run: Buffer[] = [];
+      let runStart = 0;
+      let runBlocks: number[] = [];
+      const flush = async (): Promise<void> => {
+        if (run.length > 0) await writevAll(fh, run, offset + runStart);
+        for (const b of runBlocks) map.set(b);
+        run = [];
+        runBlocks = [];
+      };
+      for (let pos = 0; pos < length;) {
+        const block = Math.floor((offset + pos) / BLOCK_BYTES);
+        const end = Math.min(length, (block + 1) * BLOCK_BYTES - offset);
+        const pieces = sliceParts(parts, cursor, pos, end);
+        if (map.has(block) || !isZeroParts(pieces)) {
+          if (runBlocks.length === 0) runStart = pos;
+          run.push(...pieces);
+          runBlocks.push(block);
+        } else {
+          await flush();
         }
-      },
+        pos = end;
+      }
+      await flush();
+    };
+    return {
+      write: (offset, data) => writeParts(offset, [data]),
+      writeParts,
       close: async () => {
         if (closed) return;
         closed = true;
