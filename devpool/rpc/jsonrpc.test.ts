@@ -32,6 +32,11 @@ describe("devpool rpc/jsonrpc", () => {
     });
   });
 
+  it("answers a struct member named __proto__ as a member of the result", () => {
+    const text = successResponse({ version: 2, id: 1 }, W.struct([["__proto__", W.str("v")]]));
+    expect(text).to.include('"__proto__":"v"');
+  });
+
   it("answers v1 calls in the v1 shape", () => {
     expect(JSON.parse(successResponse({ version: 1, id: 1 }, W.str("")))).to.deep.equal({
       result: "",

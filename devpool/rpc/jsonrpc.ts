@@ -5,6 +5,7 @@
  * an error (its index.mjs `parseResult`).
  */
 import { MalformedRequestError } from "../errors";
+import { setOwn } from "../../lib/own-property";
 import type { Input, Wire } from "./wire";
 
 export interface JsonRpcCall {
@@ -55,7 +56,7 @@ export function toJson(w: Wire): unknown {
       return w.v.map(toJson);
     case "struct": {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of w.v) out[k] = toJson(v);
+      for (const [k, v] of w.v) setOwn(out, k, toJson(v));
       return out;
     }
   }

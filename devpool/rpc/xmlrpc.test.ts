@@ -120,6 +120,18 @@ describe("devpool rpc/xmlrpc", () => {
     expect(escapeXml('a&b<c>d"e\u0001f\tg\nh\ri')).to.equal("a&amp;b&lt;c&gt;d&quot;ef\tg\nh\ri");
   });
 
+  it("keeps a struct member named __proto__ as a member, never as the struct's prototype (the property below found it)", () => {
+    const got = roundTrip(
+      W.struct([
+        ["__proto__", W.struct([["polluted", W.str("yes")]])],
+        ["k", W.str("v")],
+      ]),
+    );
+    expect(Object.keys(got as object)).to.deep.equal(["__proto__", "k"]);
+    expect(Object.getPrototypeOf(got)).to.equal(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(got, "__proto__")?.value).to.deep.equal({ polluted: "yes" });
+  });
+
   it("reads back every value it prints (property)", () => {
     fc.assert(
       fc.property(wire, (w) => {

@@ -6,6 +6,7 @@
  * Status/ErrorDescription, never an XML-RPC `<fault>`.
  */
 import { SaxesParser } from "saxes";
+import { setOwn } from "../../lib/own-property";
 import { MalformedRequestError } from "../errors";
 import { formatDouble } from "./format";
 import { type Input, type Wire, WireDate } from "./wire";
@@ -100,7 +101,7 @@ export function decodeValue(value: XmlNode): Input {
       for (const member of typed.children) {
         if (member.name !== "member") continue;
         const name = only(member, "name").text;
-        out[name] = decodeValue(only(member, "value"));
+        setOwn(out, name, decodeValue(only(member, "value")));
       }
       return out;
     }

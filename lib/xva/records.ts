@@ -11,6 +11,7 @@ import { NULL_REF } from "./constants";
 import { XvaFormatError, XvaInputError } from "./errors";
 import { type FieldKind, type XvaClass, type XvaRecord, fieldsOf } from "./schema";
 import { XmlRpcDouble, type XmlRpcStruct, type XmlRpcValue, parseXapiDate } from "./xmlrpc";
+import { setOwn } from "../own-property";
 
 /** xapi's "never" datetime (`Date.never`, the epoch). */
 export const EPOCH = new Date(0);
@@ -262,8 +263,8 @@ function decodeField(cls: string, id: string, name: string, kind: FieldKind, v: 
       if (s === undefined) return fail("a struct of strings");
       const out: Record<string, string> = {};
       for (const [k, x] of Object.entries(s)) {
-        if (typeof x === "string") out[k] = x;
-        else if (typeof x === "number" || typeof x === "boolean") out[k] = String(x);
+        if (typeof x === "string") setOwn(out, k, x);
+        else if (typeof x === "number" || typeof x === "boolean") setOwn(out, k, String(x));
         else return fail("a struct of strings");
       }
       return out;
