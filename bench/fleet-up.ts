@@ -163,7 +163,9 @@ class FleetUpStack {
   /** `pulumi up`, then checks that every pool holds `build` and none failed. */
   async up(build: ReplicaBuild, what: string): Promise<RunResult> {
     this.setBuild(build);
-    const r = await this.pulumi(["up", "--yes", "--skip-preview"], what);
+    const r = await this.pulumi(["up", "--yes", "--skip-preview"], what, {
+      echoPrefix: `  [up ${this.job.pools.length}]`,
+    });
     const out = await this.pulumi(["stack", "output", "placed", "--json"], "pulumi stack output", {
       measureRss: false,
     });

@@ -42,7 +42,7 @@ import type { FleetImportJob, FleetImportResult } from "./fleet-import";
 import { cpuSeconds, startPoolProcess, stopPoolProcess, type PoolProcess } from "./fleet-pools";
 import { runFleetUp, type FleetUpResult } from "./fleet-up";
 import { assertGnuTime, killRunning, runMeasuredOk } from "./measure";
-import { kibToMiB, mbps, round, table } from "./report";
+import { kibToMiB, mbps, medianRounds, round, table } from "./report";
 
 const ROOT = path.resolve(__dirname, "..");
 const GIB = 1024 ** 3;
@@ -55,7 +55,7 @@ interface Options {
   readonly fill: number;
   readonly fleets: readonly number[];
   readonly fleetSizeGiB: number;
-  /** Rounds of the transfer comparison per size (medians reported): the machine is shared and noisy. */
+  /** Rounds of the transfer comparison per size and of each fleet (medians reported): the machine is shared and noisy. */
   readonly runs: number;
   readonly transfer: boolean;
   readonly fleet: boolean;
@@ -467,16 +467,24 @@ function printTransfer(results: readonly TransferResult[]): void {
   );
 }
 
+const range = (m: { min: number; max: number; rounds: number }) =>
+  m.rounds > 1 ? `${round(m.min, 1)}–${round(m.max, 1)}` : "";
+
 function printFleetUp(results: readonly FleetResult[]): void {
-  const withUp = results.filter((r): r is FleetResult & { up: FleetUpResult } => r.up !== undefined);
+  const withUp = medianRounds(
+    results.filter((r): r is FleetResult & { up: FleetUpResult } => r.up !== undefined),
+    (r) => r.up.upSeconds,
+  );
   if (withUp.length === 0) return;
-  const base = withUp.find((r) => r.pools === 1)?.up.upSeconds;
-  const rows = withUp.map((r) => {
+  const base = withUp.find((m) => m.median.pools === 1)?.median.up.upSeconds;
+  const rows = withUp.map((m) => {
+    const r = m.median;
     const u = r.up;
     const cpu = (u.upPulumiCpuSeconds ?? NaN) + u.upDevpoolsCpuSeconds;
     return [
       r.pools,
       round(u.upSeconds, 1),
+      range(m),
       base !== undefined ? `${round(u.upSeconds / base, 2)}x` : "n/a",
       round(u.noChangeUpSeconds, 1),
       round(u.upSeconds - u.noChangeUpSeconds, 1),
@@ -496,6 +504,7 @@ function printFleetUp(results: readonly FleetResult[]): void {
       [
         "pools",
         "up wall s",
+        "rounds' range s",
         "vs 1 pool",
         "no-change up s",
         "up - no-change s",
@@ -514,15 +523,19 @@ function printFleetUp(results: readonly FleetResult[]): void {
   );
 }
 
-function printFleet(results: readonly FleetResult[]): void {
+function printFleet(all: readonly FleetResult[]): void {
+  const medians = medianRounds(all, (r) => r.importer.wallSeconds);
+  const results = medians.map((m) => m.median);
   const base = results.find((r) => r.pools === 1)?.importer.wallSeconds;
-  const rows = results.map((r) => {
+  const rows = medians.map((m) => {
+    const r = m.median;
     const per = r.importer.pools.map((p) => p.seconds).sort((a, b) => a - b);
     const wall = r.importer.wallSeconds;
     const total = r.cpu.provider + r.cpu.devpools + r.cpu.versitygw;
     return [
       r.pools,
       round(wall, 1),
+      range(m),
       base !== undefined ? `${round(wall / base, 2)}x` : "n/a",
       `${round(per[0], 1)} / ${round(per[Math.floor(per.length / 2)], 1)} / ${round(per[per.length - 1], 1)}`,
       mbps(r.xvaBytes * r.pools, wall),
@@ -535,14 +548,15 @@ function printFleet(results: readonly FleetResult[]): void {
     ];
   });
   console.log(
-    `\nFleet: one new build (${round((results[0]?.xvaBytes ?? 0) / 1e6, 0)} MB of XVA) to N devpools at once, ` +
-      `one provider process (goal: N=8 within ${TARGETS.fleet8OverFleet1Max}x of N=1)`,
+    `\nFleet, the replication alone: one new build (${round((results[0]?.xvaBytes ?? 0) / 1e6, 0)} MB of XVA) to N ` +
+      `devpools at once by one provider process, ReplicaProvider.create called directly`,
   );
   console.log(
     table(
       [
         "pools",
         "wall s",
+        "rounds' range s",
         "vs 1 pool",
         "per pool min/median/max s",
         "MB/s delivered",
@@ -627,7 +641,13 @@ async function runBenches(o: Options, work: string): Promise<BenchRun> {
         ? await publish(`fleet-${o.fleetSizeGiB}g-previous`, new Date(Date.now() - 60_000))
         : undefined;
       const artifact = await publish(`fleet-${o.fleetSizeGiB}g`, new Date());
-      for (const n of o.fleets) out.fleet.push(await benchFleet(ctx, n, artifact, previous));
+      // Rounds interleaved (1, 4, 8, 1, 4, 8, ...), so a busy minute of the machine does not land on one size only.
+      for (let round = 0; round < o.runs; round++) {
+        for (const n of o.fleets) {
+          log(`fleet round ${round + 1} of ${o.runs}`);
+          out.fleet.push(await benchFleet(ctx, n, artifact, previous));
+        }
+      }
     }
     return out;
   } finally {

@@ -38,3 +38,24 @@ export function mbps(bytes: number, seconds: number): number | undefined {
 export function kibToMiB(kib: number | undefined): number | undefined {
   return kib === undefined ? undefined : round(kib / 1024, 0);
 }
+
+/**
+ * Per fleet size, the round with the median `time` (the lower of the two middle ones for an even count), and the
+ * range over all rounds: the machine is shared and one round can be an outlier either way.
+ */
+export function medianRounds<T extends { readonly pools: number }>(
+  results: readonly T[],
+  time: (r: T) => number,
+): { readonly median: T; readonly min: number; readonly max: number; readonly rounds: number }[] {
+  const sizes = [...new Set(results.map((r) => r.pools))].sort((a, b) => a - b);
+  return sizes.map((n) => {
+    const rounds = results.filter((r) => r.pools === n).sort((a, b) => time(a) - time(b));
+    const times = rounds.map(time);
+    return {
+      median: rounds[Math.floor((rounds.length - 1) / 2)] as T,
+      min: times[0] ?? NaN,
+      max: times[times.length - 1] ?? NaN,
+      rounds: rounds.length,
+    };
+  });
+}
