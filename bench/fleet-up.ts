@@ -71,8 +71,9 @@ class FleetUpStack {
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(private readonly job: FleetUpJob) {
-    this.dir = path.join(job.work, `fleet-up-${job.pools.length}`);
-    fs.mkdirSync(path.join(this.dir, "state"), { recursive: true });
+    // Its own directory per run: a fleet size is measured in several rounds.
+    this.dir = fs.mkdtempSync(path.join(job.work, `fleet-up-${job.pools.length}-`));
+    fs.mkdirSync(path.join(this.dir, "state"));
     this.configFile = path.join(this.dir, `Pulumi.${STACK}.yaml`);
     this.env = withProviderHostNodeOptions({
       ...process.env,
@@ -203,6 +204,7 @@ export async function runFleetUp(job: FleetUpJob): Promise<FleetUpResult> {
   const same = await s.up(job.next, "pulumi up (nothing changed)");
   job.log(`fleet of ${n}, pulumi destroy (not timed)`);
   await s.pulumi(["destroy", "--yes", "--skip-preview"], "pulumi destroy", { measureRss: false });
+  fs.rmSync(s.dir, { recursive: true, force: true });
   return {
     upSeconds: up.wallSeconds,
     upPulumiCpuSeconds: up.cpuSeconds,
