@@ -5,7 +5,7 @@
  * Per fleet: a stack on a local file backend in the bench's work directory; a first `up` places the previous build
  * on every pool (not timed); the stack's build then moves to the new one and `pulumi up --yes --skip-preview` (what
  * the deploy workflow's `pulumi/actions` runs) is timed; then an `up` that changes nothing, for the fixed cost of
- * CLI, program and provider host; then `destroy` (not timed), which must leave the pools empty.
+ * CLI, program and provider host; then `destroy` (not timed).
  *
  * The project lives in its own directory (Pulumi.yaml, an index.ts that imports the program, and links to the
  * repository's node_modules and providers/, because the provider shim loads `providers/<name>` relative to the
@@ -189,7 +189,7 @@ export function providerPeakRssMiB(output: string): number | undefined {
   return all.length === 0 ? undefined : Math.max(...all);
 }
 
-/** Runs the measurement on `job.pools` (running devpools); leaves them empty again. */
+/** Runs the measurement on `job.pools` (running devpools), destroying the stack's replicas at the end. */
 export async function runFleetUp(job: FleetUpJob): Promise<FleetUpResult> {
   const n = job.pools.length;
   const s = new FleetUpStack(job);
