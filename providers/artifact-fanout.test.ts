@@ -85,6 +85,10 @@ async function collect(r: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** Three imports of one source joining at once. */
+const joinThree = (s: Parameters<typeof joinArtifactRead>[0]) =>
+  Promise.all([joinArtifactRead(s, tuning), joinArtifactRead(s, tuning), joinArtifactRead(s, tuning)]);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let xva: Buffer;
 let sha: string;
@@ -104,11 +108,7 @@ describe("artifact fan-out: one read and one verification for the imports of a b
   it("imports joining while it gathers share one GetObject; each gets every byte; one verification", async () => {
     const fake = new FakeStore(xva, { etag: '"e1"' });
     const s = src(fake);
-    const [a, b, c] = await Promise.all([
-      joinArtifactRead(s, tuning),
-      joinArtifactRead(s, tuning),
-      joinArtifactRead(s, tuning),
-    ]);
+    const [a, b, c] = await joinThree(s);
     const got = await Promise.all([a, b, c].map((x) => collect(x.stream)));
     expect(fake.gets).to.have.length(1);
     for (const g of got) expect(g.equals(xva)).to.equal(true);
@@ -120,21 +120,22 @@ describe("artifact fan-out: one read and one verification for the imports of a b
     const fake = new FakeStore(xva, { etag: '"e1"' });
     const s = src(fake);
     const [a, b] = await Promise.all([joinArtifactRead(s, tuning), joinArtifactRead(s, tuning)]);
-    const sizes = await Promise.all(
+    const pieces = await Promise.all(
       [a, b].map(
         (x) =>
-          new Promise<number[]>((resolve, reject) => {
-            const seen: number[] = [];
-            x.stream.on("data", (c: Buffer) => seen.push(c.length));
+          new Promise<Buffer[]>((resolve, reject) => {
+            const seen: Buffer[] = [];
+            x.stream.on("data", (c: Buffer) => seen.push(c));
             x.stream.on("end", () => resolve(seen));
             x.stream.on("error", reject);
           }),
       ),
     );
-    for (const seen of sizes) {
-      expect(seen.reduce((t, n) => t + n, 0)).to.equal(xva.length);
-      expect(seen.slice(0, -1).every((n) => n >= tuning.coalesceBytes)).to.equal(true, seen.join(","));
-      expect(seen.length).to.be.at.most(Math.ceil(xva.length / tuning.coalesceBytes));
+    for (const seen of pieces) {
+      const sizes = seen.map((c) => c.length);
+      expect(Buffer.concat(seen).equals(xva)).to.equal(true, "every byte, in order");
+      expect(sizes.slice(0, -1).every((n) => n >= tuning.coalesceBytes)).to.equal(true, sizes.join(","));
+      expect(sizes.length).to.be.at.most(Math.ceil(xva.length / tuning.coalesceBytes));
     }
   });
 
@@ -143,11 +144,7 @@ describe("artifact fan-out: one read and one verification for the imports of a b
     // carried the shared read: the other pools' reads broke off (ECONNRESET). The group now owns its client.
     const fake = new FakeStore(xva, { etag: '"e1"' });
     const s = src(fake);
-    const [a, b, c] = await Promise.all([
-      joinArtifactRead(s, tuning),
-      joinArtifactRead(s, tuning),
-      joinArtifactRead(s, tuning),
-    ]);
+    const [a, b, c] = await joinThree(s);
     expect(fake.made, "one client for the group").to.equal(1);
     const first = await new Promise<Buffer>((resolve) => a.stream.once("data", resolve));
     expect(first.length).to.be.greaterThan(0);
